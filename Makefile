@@ -1,0 +1,58 @@
+# The course's commands. Start here:
+#   make lab      set up (first time only) and open the course in JupyterLab
+#   make test     set up (first time only) and run every test
+# Instructors: make release (regenerate course/ from solutions/), make environment.yml.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+KERNEL := deadrelu
+KERNEL_DISPLAY_NAME := Python 3 (deadrelu)
+INSTALLED := $(VENV)/.installed
+ASSIGNMENTS := $(sort $(notdir $(wildcard solutions/[0-9]*)))
+LAB_ARGS ?=
+# Jupyter refuses to run as root unless told; containers and course VMs often are root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+PYTEST_ARGS ?=
+# Tools started by the tools (nbgrader runs `alembic`, pytest runs `nbgrader`) come from the venv.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: lab test release env clean-env
+
+# The environment: a virtual environment with the pinned versions, the helper package
+# (editable, so changes to deadrelu/ apply at once) and a named Jupyter kernel inside it.
+# It is rebuilt when requirements.txt or pyproject.toml change.
+$(INSTALLED): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "The course needs Python 3.11, but $(PYTHON) is " + sys.version.split()[0] + ". Run: make $(MAKECMDGOALS) PYTHON=python3.11")'
+	@echo "==> Creating $(VENV) and installing the pinned packages (about a minute)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --requirement requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --editable .
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "$(KERNEL_DISPLAY_NAME)"
+	$(BIN)/jupyter labextension enable --level=sys_prefix @jupyter/nbgrader
+	@touch $@
+	@echo "==> Environment ready: $(VENV), kernel '$(KERNEL_DISPLAY_NAME)'"
+
+env: $(INSTALLED)
+
+lab: $(INSTALLED)
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/course $(ALLOW_ROOT) $(LAB_ARGS)
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Regenerate every student notebook in course/ from its source in solutions/ with nbgrader.
+# This also records the assignments in the gradebook (autograder/gradebook.db).
+release: $(INSTALLED)
+	@test -n "$(ASSIGNMENTS)" || { echo "no assignments found in solutions/"; exit 1; }
+	@for id in $(ASSIGNMENTS); do \
+	  echo "==> nbgrader generate_assignment $$id"; \
+	  $(BIN)/nbgrader generate_assignment --force --log-level=WARN "$$id" || exit 1; \
+	done
+
+environment.yml: requirements.txt scripts/write_environment_yml.py
+	$(PYTHON) scripts/write_environment_yml.py
+
+clean-env:
+	rm -rf $(VENV)

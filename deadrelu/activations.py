@@ -1,0 +1,109 @@
+"""The ReLU family: each activation, its parameter, and its gradient by autograd.
+
+Introduced in notebook 01_relu_math. What decides whether a unit can recover is the
+gradient for negative inputs: ReLU's is exactly 0, the others keep some slope there.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ActivationSpec:
+    """One member of the family: how to build it and what its parameter means."""
+
+    name: str
+    build: Callable[[float | None], nn.Module]
+    parameter: str | None = None  # name of the tunable parameter, None if it has none
+    default: float | None = None  # PyTorch's default value of that parameter
+    bounds: tuple[float, float] | None = None  # range offered by the explorer
+    note: str = ""
+
+
+def _prelu(slope):
+    module = nn.PReLU(init=slope)
+    module.requires_grad_(False)  # drawn at its initial slope; training would learn it
+    return module
+
+
+ACTIVATIONS: dict[str, ActivationSpec] = {
+    spec.name: spec
+    for spec in [
+        ActivationSpec("ReLU", lambda _: nn.ReLU(), note="max(0, x); gradient 0 for x < 0"),
+        ActivationSpec(
+            "LeakyReLU", lambda a: nn.LeakyReLU(negative_slope=a), "negative_slope", 0.01, (0.0, 0.5),
+            note="slope a for x < 0 (Maas et al. 2013; CS231n)",
+        ),
+        ActivationSpec(
+            "PReLU", _prelu, "init", 0.25, (0.0, 0.5),
+            note="like LeakyReLU but the slope is learned, initialised at 0.25 (He et al. 2015)",
+        ),
+        ActivationSpec(
+            "ELU", lambda a: nn.ELU(alpha=a), "alpha", 1.0, (0.1, 3.0),
+            note="alpha*(exp(x)-1) for x <= 0 (Clevert et al. 2015)",
+        ),
+        ActivationSpec(
+            "SELU", lambda _: nn.SELU(),
+            note="scaled ELU with fixed lambda ~ 1.0507, alpha ~ 1.6733 (Klambauer et al. 2017)",
+        ),
+        ActivationSpec("GELU", lambda _: nn.GELU(), note="x * Phi(x), the Gaussian CDF"),
+        ActivationSpec("SiLU", lambda _: nn.SiLU(), note="x * sigmoid(x), also called Swish"),
+        ActivationSpec(
+            "Softplus", lambda b: nn.Softplus(beta=b), "beta", 1.0, (0.25, 5.0),
+            note="log(1 + exp(beta*x)) / beta, a smooth ReLU",
+        ),
+    ]
+}
+
+
+def get_activation(name: str, parameter: float | None = None) -> nn.Module:
+    """Build the activation called `name`, with `parameter` or PyTorch's default."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
+    spec = ACTIVATIONS[name]
+    if parameter is None:
+        parameter = spec.default
+    elif spec.parameter is None:
+        raise ValueError(f"{name} has no parameter to set (got {parameter!r})")
+    return spec.build(parameter)
+
+
+def value_and_gradient(name: str, x: torch.Tensor, parameter: float | None = None):
+    """Return f(x) and f'(x), element by element, with f'(x) computed by autograd.
+
+    Every element of the output depends only on the same element of the input, so the
+    gradient of f(x).sum() is exactly the elementwise derivative.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    x = x.detach().to(torch.get_default_dtype()).requires_grad_(True)
+    y = get_activation(name, parameter)(x)
+    (gradient,) = torch.autograd.grad(y.sum(), x)
+    return y.detach(), gradient
+
+
+def negative_side_table(points=(-1.0, -6.0)):
+    """Each activation's gradient at negative inputs `points`, with PyTorch's defaults.
+
+    The gradient there is the learning signal of a unit whose pre-activations all land
+    there: 0 means it cannot recover. Returns a list of dict rows (see `tables.Table`).
+    """
+    rows = []
+    x = torch.tensor([float(p) for p in points])
+    if not (x < 0).all():
+        raise ValueError(f"points must all be negative, got {list(points)}")
+    for name, spec in ACTIVATIONS.items():
+        _, gradient = value_and_gradient(name, x)
+        row = {"activation": name, "parameter": "-" if spec.parameter is None else f"{spec.parameter}={spec.default:g}"}
+        row.update({f"f'({p:g})": g for p, g in zip(points, gradient.tolist())})
+        if (gradient == 0).all():
+            row["for x < 0"] = "exactly 0: no recovery"
+        elif torch.allclose(gradient, gradient[0].expand_as(gradient)):
+            row["for x < 0"] = "constant slope"
+        else:
+            row["for x < 0"] = "shrinks toward 0"
+        rows.append(row)
+    return rows

@@ -1,0 +1,108 @@
+"""Explorer widgets: thin ipywidgets wrappers over the plot functions in `plots.py`.
+
+Each explorer draws into one matplotlib Figure that is not registered with pyplot (so it
+is never shown twice or leaked) and shows it as a PNG in an `ipywidgets.Image`. The PNG
+lives in the kernel (`explorer.image.value`), which is what the tests compare.
+"""
+
+import io
+import time
+
+import ipywidgets as widgets
+import torch
+from matplotlib.figure import Figure
+
+from .activations import ACTIVATIONS, value_and_gradient
+from .plots import plot_activation
+
+
+def figure_to_png(fig, dpi=80):
+    """Render a matplotlib figure to PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+class ActivationExplorer(widgets.VBox):
+    """Pick an activation and its parameter; see f and f' side by side (notebook 01).
+
+    Controls: `activation` (dropdown), `parameter` (slider, disabled when the activation has
+    none) and `extent` (the plot shows -extent <= x <= extent). `last_update_ms` holds how
+    long the last redraw took.
+    """
+
+    def __init__(self, activation="LeakyReLU", parameter=None, extent=4.0):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
+        self.activation = widgets.Dropdown(options=list(ACTIVATIONS), value=activation, description="activation")
+        self.parameter = widgets.FloatSlider(description="parameter", step=0.01, continuous_update=True)
+        self.extent = widgets.FloatSlider(value=extent, min=1.0, max=10.0, step=0.5, description="|x| up to")
+        self.summary = widgets.HTML()
+        self.image = widgets.Image(format="png")
+        self.last_update_ms = float("nan")
+        # A fixed layout: a constrained layout would draw the figure twice per update.
+        self._figure = Figure(figsize=(9, 3.2))
+        self._axes = self._figure.subplots(1, 2)
+        self._figure.subplots_adjust(left=0.07, right=0.99, bottom=0.16, top=0.9, wspace=0.22)
+        self._holding = False
+
+        self._configure_parameter(parameter)
+        for control in (self.activation, self.parameter, self.extent):
+            control.observe(self._on_change, names="value")
+        super().__init__(
+            [widgets.HBox([self.activation, self.parameter, self.extent]), self.summary, self.image]
+        )
+        self.redraw()
+
+    def _configure_parameter(self, value=None):
+        """Fit the slider to the chosen activation without triggering redraws."""
+        spec = ACTIVATIONS[self.activation.value]
+        self._holding = True
+        try:
+            if spec.parameter is None:
+                self.parameter.disabled = True
+                self.parameter.description = "(none)"
+            else:
+                lo, hi = spec.bounds
+                self.parameter.min, self.parameter.max = -1e9, 1e9  # avoid clamping while moving the range
+                self.parameter.min, self.parameter.max = lo, hi
+                self.parameter.value = spec.default if value is None else value
+                self.parameter.description = spec.parameter
+                self.parameter.disabled = False
+        finally:
+            self._holding = False
+
+    def _on_change(self, change):
+        if self._holding:
+            return
+        if change["owner"] is self.activation:
+            self._configure_parameter()
+        self.redraw()
+
+    @property
+    def current_parameter(self):
+        spec = ACTIVATIONS[self.activation.value]
+        return None if spec.parameter is None else self.parameter.value
+
+    def redraw(self):
+        start = time.perf_counter()
+        name, parameter, extent = self.activation.value, self.current_parameter, self.extent.value
+        for ax in self._axes:
+            ax.clear()
+        plot_activation(name, parameter, x_range=(-extent, extent), axes=self._axes)
+        self.image.value = figure_to_png(self._figure)
+
+        negatives = torch.linspace(-extent, -1e-3, 200)
+        _, gradient = value_and_gradient(name, negatives, parameter)
+        lo, hi = gradient.min().item(), gradient.max().item()
+        if hi == 0 and lo == 0:
+            verdict = "<b>exactly 0</b>: a unit whose inputs all land here gets no gradient and cannot recover."
+        else:
+            verdict = f"between {lo:.3g} and {hi:.3g}: a unit here still gets a learning signal."
+        self.summary.value = f"{ACTIVATIONS[name].note}. For {-extent:g} &le; x &lt; 0, f'(x) is {verdict}"
+        self.last_update_ms = (time.perf_counter() - start) * 1000
+
+
+def activation_explorer(activation="LeakyReLU", parameter=None, extent=4.0):
+    """Build the activation explorer of notebook 01 (see `ActivationExplorer`)."""
+    return ActivationExplorer(activation, parameter, extent)

@@ -1,0 +1,22 @@
+import pytest
+
+from course_tools import ASSIGNMENTS, MEASUREMENTS, ScratchCourse
+
+
+@pytest.fixture(scope="session")
+def released_course(tmp_path_factory):
+    """A scratch nbgrader course with every assignment freshly generated from solutions/."""
+    course = ScratchCourse(tmp_path_factory.mktemp("released"))
+    course.release()
+    return course
+
+
+def pytest_report_header(config):
+    return f"assignments: {', '.join(ASSIGNMENTS) or '(none)'}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    if MEASUREMENTS:
+        terminalreporter.section("measured")
+        for name, value in MEASUREMENTS.items():
+            terminalreporter.write_line(f"{name}: {value}")

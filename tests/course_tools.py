@@ -1,0 +1,214 @@
+"""Shared helpers of the test suite: the course's layout, nbgrader in a scratch course,
+notebook execution, and the secrets (solutions, hidden tests) that must not reach course/."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+COURSE = ROOT / "course"
+BIN = Path(sys.executable).parent
+COURSE_ID = "dead_relu"  # as in autograder/nbgrader_config.py
+IGNORED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
+
+ASSIGNMENTS = sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and (p / f"{p.name}.ipynb").exists())
+
+# Figures the tests measure, printed at the end of the run (see conftest.py).
+MEASUREMENTS: dict[str, str] = {}
+
+
+def solution_notebook(assignment):
+    return SOLUTIONS / assignment / f"{assignment}.ipynb"
+
+
+def course_notebook(assignment):
+    return COURSE / assignment / f"{assignment}.ipynb"
+
+
+def files_under(folder):
+    """Relative path -> bytes for every file below `folder`, skipping editor and cache files."""
+    folder = Path(folder)
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not (IGNORED_NAMES & set(path.relative_to(folder).parts)):
+            found[path.relative_to(folder).as_posix()] = path.read_bytes()
+    return found
+
+
+def tree_differences(expected, actual):
+    """Human-readable differences between two {relative path: bytes} trees (empty if equal)."""
+    problems = [f"missing: {p}" for p in sorted(set(expected) - set(actual))]
+    problems += [f"unexpected: {p}" for p in sorted(set(actual) - set(expected))]
+    problems += [f"differs: {p}" for p in sorted(set(expected) & set(actual)) if expected[p] != actual[p]]
+    return problems
+
+
+# --- nbgrader in a scratch course -----------------------------------------------------
+class ScratchCourse:
+    """A throw-away nbgrader course in `root`, configured by the course's own config file.
+
+    Only the root and the gradebook are redirected, so everything else (timeouts, kernel
+    arguments, feedback preprocessors) is exactly what instructors run.
+    """
+
+    def __init__(self, root, assignments=ASSIGNMENTS, source=SOLUTIONS):
+        self.root = Path(root)
+        self.db_url = f"sqlite:///{self.root / 'gradebook.db'}"
+        shutil.copytree(source, self.root / "solutions", ignore=shutil.ignore_patterns(*IGNORED_NAMES))
+        self.assignments = list(assignments)
+
+    def nbgrader(self, *args, extra=()):
+        command = [
+            str(BIN / "nbgrader"),
+            *args,
+            f"--CourseDirectory.root={self.root}",
+            f"--CourseDirectory.db_url={self.db_url}",
+            *extra,
+        ]
+        started = time.perf_counter()
+        environment = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}  # nbgrader runs `alembic`
+        result = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=900)
+        if result.returncode != 0:
+            raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return result, time.perf_counter() - started
+
+    def release(self):
+        for assignment in self.assignments:
+            self.nbgrader("generate_assignment", "--force", assignment)
+        return self.root / "course"
+
+    def submit(self, student, assignment, notebook):
+        folder = self.root / "autograder" / "submitted" / student / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{assignment}.ipynb"
+        if isinstance(notebook, (str, Path)):
+            shutil.copy(notebook, path)
+        else:
+            nbformat.write(notebook, path)
+        return path
+
+    def autograde(self, assignment, extra=()):
+        _, seconds = self.nbgrader("autograde", "--force", assignment, extra=extra)
+        return seconds
+
+    def generate_feedback(self, assignment):
+        self.nbgrader("generate_feedback", "--force", assignment)
+
+    def feedback_html(self, student, assignment):
+        return (self.root / "autograder" / "feedback" / student / assignment / f"{assignment}.html").read_text()
+
+    def autograded_notebook(self, student, assignment):
+        return nbformat.read(self.root / "autograder" / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
+
+    def scores(self, student, assignment):
+        """grade_id -> (score, max_score) for one student's notebook, from the gradebook."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url, COURSE_ID) as gradebook:
+            notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+            return {grade.name: (grade.score, grade.max_score) for grade in notebook.grades}
+
+
+def with_answers(student_notebook, answers):
+    """A copy of a student notebook with the cells named in `answers` (grade_id -> code) filled in."""
+    notebook = nbformat.read(student_notebook, as_version=4)
+    remaining = dict(answers)
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in remaining:
+            cell.source = remaining.pop(grade_id)
+    if remaining:
+        raise KeyError(f"no solution cells named {sorted(remaining)} in {student_notebook}")
+    return notebook
+
+
+def error_messages(notebook, grade_id):
+    """`ename: evalue` of every error output of the cell `grade_id`."""
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return [f"{o['ename']}: {o['evalue']}" for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    raise KeyError(grade_id)
+
+
+# --- executing notebooks ---------------------------------------------------------------
+def execute_notebook(path, timeout=120):
+    """Run a notebook top to bottom in a fresh kernel (the one its metadata names).
+
+    Returns (executed notebook, seconds). Raises nbclient's CellExecutionError on an error.
+    """
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name=notebook.metadata.get("kernelspec", {}).get("name", "python3"),
+        resources={"metadata": {"path": str(Path(path).parent)}},
+    )
+    started = time.perf_counter()
+    client.execute()
+    return notebook, time.perf_counter() - started
+
+
+def run_in_kernel(code, kernel_name="deadrelu", timeout=120):
+    """Execute `code` in a fresh kernel and return what it printed on stdout."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(code)]
+    NotebookClient(notebook, timeout=timeout, kernel_name=kernel_name).execute()
+    return "".join(o.get("text", "") for o in notebook.cells[0].outputs if o.get("name") == "stdout")
+
+
+def last_json_line(text):
+    return json.loads(text.strip().splitlines()[-1])
+
+
+# --- what must not reach students ------------------------------------------------------
+SECRET_REGIONS = {
+    "solution": ("BEGIN SOLUTION", "END SOLUTION"),
+    "hidden tests": ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"),
+    "mark scheme": ("BEGIN MARK SCHEME", "END MARK SCHEME"),
+}
+MARKERS = [marker for pair in SECRET_REGIONS.values() for marker in pair]
+
+
+def secret_lines(notebook, kinds=tuple(SECRET_REGIONS)):
+    """Lines that only the solution notebook may contain.
+
+    Every line inside a region of the given `kinds` (solution, hidden tests, mark scheme),
+    and with "solution" every line of a manually graded answer cell, unless the same line
+    also appears in the public part of the notebook. Short lines ("return x", "else:") are
+    skipped: they give nothing away.
+    """
+    regions = [SECRET_REGIONS[kind] for kind in kinds]
+    secret, public = set(), set()
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        whole_cell_secret = "solution" in kinds and cell.cell_type == "markdown" and meta.get("solution", False)
+        inside = None
+        for line in cell.source.split("\n"):
+            opening = next((end for begin, end in SECRET_REGIONS.values() if begin in line), None)
+            if opening:
+                inside = opening
+                continue
+            if inside and inside in line:
+                inside = None
+                continue
+            in_secret_region = inside is not None and any(end == inside for _, end in regions)
+            (secret if in_secret_region or whole_cell_secret else public).add(line.strip())
+    return {line for line in secret - public if len(line) >= 12}
+
+
+def leaks(notebook_path, secrets):
+    """The secret lines and nbgrader markers that occur in a released notebook's text."""
+    notebook = nbformat.read(notebook_path, as_version=4)
+    text = "\n".join(cell.source for cell in notebook.cells)
+    raw = Path(notebook_path).read_text()
+    found = sorted(line for line in secrets if line in text)
+    found += [f"marker {marker!r}" for marker in MARKERS if marker in raw]
+    return found

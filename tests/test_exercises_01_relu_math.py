@@ -1,0 +1,62 @@
+"""Notebook 01's graded exercises through nbgrader's autograde: correct alternative answers
+earn every point, plausible wrong answers lose them with a hint naming the misconception.
+
+(tests/test_checks_relu_math.py tries many more answers directly against the public checks.)
+"""
+
+import pytest
+
+from course_tools import error_messages, with_answers
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "01_relu_math"
+
+CORRECT_ALTERNATIVES = {
+    "relu": "def relu(x):\n    return torch.clamp(x, min=0)",
+    "relu_grad": "def relu_grad(x):\n    return torch.heaviside(x, torch.zeros_like(x))",
+    "leaky_relu": "def leaky_relu(x, slope=0.01):\n    return torch.maximum(x, slope * x)",
+    "elu": (
+        "def elu(x, alpha=1.0):\n"
+        "    return torch.clamp(x, min=0) + alpha * (torch.exp(torch.clamp(x, max=0)) - 1)"
+    ),
+}
+
+# grade_id of the answer -> (wrong answer, test cell, words the failure message must contain)
+WRONG_ANSWERS = {
+    "relu": ("def relu(x):\n    return torch.max(x, 0)", "test_relu", "torch.max(x, 0) is a reduction"),
+    "relu_grad": ("def relu_grad(x):\n    return (x >= 0).to(x.dtype)", "test_relu_grad", "`x >= 0` includes 0"),
+    "leaky_relu": (
+        "def leaky_relu(x, slope=0.01):\n    return slope * x",
+        "test_leaky_relu",
+        "multiplies positive inputs by the slope",
+    ),
+    "elu": (
+        "def elu(x, alpha=1.0):\n    return torch.where(x > 0, x, alpha * torch.exp(x))",
+        "test_elu",
+        "without the - 1",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(released_course):
+    student_version = released_course.root / "course" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    released_course.submit("carol", ASSIGNMENT, with_answers(student_version, CORRECT_ALTERNATIVES))
+    released_course.submit("dave", ASSIGNMENT, with_answers(student_version, {k: v[0] for k, v in WRONG_ANSWERS.items()}))
+    released_course.autograde(ASSIGNMENT)
+    return released_course
+
+
+def test_correct_alternatives_earn_every_point(graded):
+    scores = graded.scores("carol", ASSIGNMENT)
+    assert all(score == maximum for score, maximum in scores.values()), scores
+
+
+@pytest.mark.parametrize("answer", sorted(WRONG_ANSWERS))
+def test_wrong_answer_loses_its_points_with_a_hint(graded, answer):
+    _, test_cell, hint = WRONG_ANSWERS[answer]
+    score, maximum = graded.scores("dave", ASSIGNMENT)[test_cell]
+    assert maximum > 0 and score == 0, f"the wrong {answer} kept {score} of {maximum} points"
+    messages = error_messages(graded.autograded_notebook("dave", ASSIGNMENT), test_cell)
+    assert any(hint in message for message in messages), f"no hint {hint!r} in {messages}"
