@@ -1,13 +1,24 @@
 """deadrelu: the helper package of the Dead ReLU Units course.
 
 One idea per module:
-    activations  the ReLU family, their parameters and autograd gradients   (notebook 01)
-    plots        plot functions; each takes ax=None and returns the figure
-    widgets      explorer widgets, thin wrappers over the plots
-    seeding      seed_everything(seed) -> torch.Generator
-    checks       the public checks of the graded exercises, one module per notebook
+    activations      the ReLU family, their parameters and autograd gradients   (notebook 01)
+    data             digits and synthetic data sets, seeded, with a held-out split
+    models           make_mlp, make_cnn
+    initialization   init schemes, LSUV, RAI                                    (notebook 05)
+    monitor          DeadUnitMonitor, scan: dead and τ-dormant units            (notebook 03)
+    tracking         DeadUnitTracker: dead units over training steps
+    tracking_plots   plots of that tracking
+    training         train(): the seeded training loop
+    recycling        recycle_dormant (ReDo)                                      (notebook 07)
+    pruning          prune_dead                                                  (notebook 07)
+    plots, widgets   plot functions (ax=None, return the figure) and explorers
+    seeding          seed_everything(seed) -> torch.Generator
+    checks           the public checks of the graded exercises, one module per notebook
 
 Importing the package changes no global state: no seeding, no matplotlib settings.
 """
 
+from .monitor import DeadUnitMonitor, Report, LayerStats, scan
+
 __version__ = "0.1.0"
+__all__ = ["DeadUnitMonitor", "Report", "LayerStats", "scan"]

@@ -1,0 +1,140 @@
+"""Benchmark: what does watching dead units cost during training?
+
+Training-step time (forward, loss, backward, SGD step) on the digits MLP 64-128-128-10, the
+small CNN and, for scale, a 784-1024-1024-10 MLP; batch 64, one PyTorch thread; with:
+
+  plain          no monitoring
+  monitor        DeadUnitMonitor attached (running counts per unit: O(units) memory)
+  tracker        the same monitor with activation histograms (the colorful dimension)
+  naive store    a hook that keeps every activation, dead units computed at the end of each epoch
+  detection pass no hook; after each epoch a separate scan() over the training set
+
+Each variant keeps its own model and trains one epoch (plus its end-of-epoch work: the
+monitor's report, the naive reduction, the detection pass) in turn with the others, for
+many rounds; the median time per step is compared with "plain" as a ratio measured in the
+same run, so machine noise hits every variant alike. Run it with
+`.venv/bin/python benchmarks/monitor_overhead.py` (about two minutes); it is a benchmark,
+not a test: the figures go into the README.
+"""
+
+import argparse
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from deadrelu.data import load_digits_split
+from deadrelu.models import make_cnn, make_mlp
+from deadrelu.monitor import DeadUnitMonitor, scan
+
+
+class NaiveStore:
+    """What the seed article's approach grows into: keep every activation, reduce later."""
+
+    def __init__(self, model):
+        self.outputs = {}
+        self.handles = [
+            m.register_forward_hook(lambda mod, i, o, name=name: self.outputs.setdefault(name, []).append(o.detach().clone()))
+            for name, m in model.named_modules() if isinstance(m, nn.ReLU)
+        ]
+
+    def dead_counts(self):
+        counts = {}
+        for name, outputs in self.outputs.items():
+            everything = torch.cat(outputs)
+            counts[name] = int(((everything > 0).sum(dim=[d for d in range(everything.dim()) if d != 1]) == 0).sum())
+        self.outputs = {}
+        return counts
+
+    def remove(self):
+        for handle in self.handles:
+            handle.remove()
+
+
+def one_epoch(model, optimizer, X, y, batch_size, generator):
+    loss_fn = nn.CrossEntropyLoss()
+    steps = 0
+    for batch in torch.randperm(len(X), generator=generator).split(batch_size):
+        loss = loss_fn(model(X[batch]), y[batch])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        steps += 1
+    return steps
+
+
+class Variant:
+    """One way of training: its own model, optimizer, watcher and data order."""
+
+    def __init__(self, name, build, X, y, batch_size):
+        self.name, self.X, self.y, self.batch_size = name, X, y, batch_size
+        self.model = build()
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.05)
+        self.generator = torch.Generator().manual_seed(0)
+        self.watcher = {
+            "monitor": lambda: DeadUnitMonitor(self.model),
+            "tracker": lambda: DeadUnitMonitor(self.model, histogram=(40, -1.0, 6.0)),
+            "naive store": lambda: NaiveStore(self.model),
+        }.get(name, lambda: None)()
+
+    def epoch_seconds_per_step(self):
+        """Train one epoch plus this variant's end-of-epoch work; seconds per step."""
+        started = time.perf_counter()
+        steps = one_epoch(self.model, self.optimizer, self.X, self.y, self.batch_size, self.generator)
+        if self.name in ("monitor", "tracker"):
+            self.watcher.report()
+            self.watcher.reset()
+        elif self.name == "naive store":
+            self.watcher.dead_counts()
+        elif self.name == "detection pass":
+            scan(self.model, self.X)
+        return (time.perf_counter() - started) / steps
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=40, help="epochs per variant, taken in turns")
+    parser.add_argument("--batch-size", type=int, default=64)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    variants = ["plain", "monitor", "tracker", "naive store", "detection pass"]
+    flat, images = load_digits_split(seed=0), load_digits_split(seed=0, images=True)
+    wide = torch.randn(2048, 784, generator=torch.Generator().manual_seed(0))
+    setups = {
+        "digits MLP 64-128-128-10": (lambda: make_mlp((64, 128, 128, 10), seed=0), flat.X_train, flat.y_train),
+        "small CNN 1-8-16 on 8x8": (lambda: make_cnn((8, 16), seed=0), images.X_train, images.y_train),
+        # for scale: an MNIST-sized MLP, where a step does real work
+        "MLP 784-1024-1024-10 (random data)": (
+            lambda: make_mlp((784, 1024, 1024, 10), seed=0), wide, torch.randint(0, 10, (2048,), generator=torch.Generator().manual_seed(1))),
+    }
+    print(f"median time per training step: {args.rounds} epochs per variant in turns, batch {args.batch_size}, 1 thread\n")
+    for setup, (build, X, y) in setups.items():
+        runs = [Variant(name, build, X, y, args.batch_size) for name in variants]
+        for run in runs:
+            run.epoch_seconds_per_step()  # warm-up
+        times = {run.name: [] for run in runs}
+        for _ in range(args.rounds):
+            for run in runs:
+                times[run.name].append(run.epoch_seconds_per_step())
+        base = statistics.median(times["plain"])
+        print(setup)
+        for name in variants:
+            median = statistics.median(times[name])
+            print(f"  {name:15s} {1e6 * median:8.1f} µs/step   x{median / base:.3f}")
+        print()
+
+    # Threads: why train() uses one thread for these models.
+    build, X, y = setups["digits MLP 64-128-128-10"]
+    run = Variant("plain", build, X, y, args.batch_size)
+    per_threads = {1: [], 2: []}
+    for _ in range(10):
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            per_threads[threads].append(run.epoch_seconds_per_step())
+    one, two = statistics.median(per_threads[1]), statistics.median(per_threads[2])
+    print(f"digits MLP, plain step: 1 thread {1e6 * one:.1f} µs, 2 threads {1e6 * two:.1f} µs (x{two / one:.2f})")
+
+
+if __name__ == "__main__":
+    main()

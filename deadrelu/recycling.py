@@ -1,0 +1,94 @@
+"""ReDo: recycle τ-dormant units (Sokar, Agarwal, Castro, Evci 2023). Notebook 07.
+
+For every τ-dormant unit of a hidden layer, ReDo
+  1. reinitialises its incoming weights (its row of the Linear before the activation),
+  2. sets its outgoing weights to zero (its column of the Linear after it), so the network's
+     output does not jump, and
+  3. resets the optimizer state of exactly those weights — without this, Adam's running
+     moments keep pushing the fresh weights the way that killed the unit.
+The output layer is never recycled: it has no activation, so it has no units to recycle;
+only its columns (outgoing weights of the last hidden layer) are zeroed.
+"""
+
+import math
+
+import torch
+
+from .monitor import check_tau, scan
+from .stacks import hidden_layers
+
+
+def _fresh_rows(weight, rows, generator):
+    """PyTorch's default nn.Linear draw, U(±1/sqrt(fan_in)), for the given rows."""
+    bound = 1.0 / math.sqrt(weight.shape[1])
+    fresh = torch.rand((len(rows), weight.shape[1]), generator=generator) * 2 * bound - bound
+    return fresh.to(device=weight.device, dtype=weight.dtype)
+
+
+def reset_optimizer_state(optimizer, parameter, index, dim):
+    """Zero every per-element state (momentum, Adam's moments, ...) of `parameter` at `index` along `dim`."""
+    state = optimizer.state.get(parameter, {})
+    for value in state.values():
+        if isinstance(value, torch.Tensor) and value.shape == parameter.shape:
+            value.index_fill_(dim, index.to(value.device), 0.0)
+
+
+def recycle_dormant(model, X, optimizer=None, tau=0.1, generator=None, reset_optimizer=True, max_draws=10):
+    """Recycle the τ-dormant units of a flat MLP, measured on inputs `X`.
+
+    Returns {layer name: indices of the recycled units}. Pass the `optimizer` training the
+    model so that its state for the recycled weights is reset (`reset_optimizer=False`
+    leaves it, to show what goes wrong). Incoming biases are set to 0.
+
+    A fresh random row can itself land dormant on X. ReDo draws once; here a unit that is
+    still τ-dormant on X after its draw is drawn again, up to `max_draws` times in all
+    (`max_draws=1` is plain ReDo).
+    """
+    tau = check_tau(tau)
+    if not isinstance(max_draws, int) or max_draws < 1:
+        raise ValueError(f"max_draws must be a positive int, got {max_draws!r}")
+    generator = generator if generator is not None else torch.Generator().manual_seed(0)
+    layers = hidden_layers(model)
+    report = scan(model, X, tau)
+    recycled = {layer.name: report[layer.name].dormant_units for layer in layers}
+    pending = dict(recycled)
+    for _ in range(max_draws):
+        _draw_incoming(layers, pending, generator)
+        _zero_outgoing(layers, recycled)  # after the draws: a recycled unit's outgoing weights stay 0
+        report = scan(model, X, tau)
+        pending = {name: units[report[name].dormant_score[units] <= tau] for name, units in recycled.items()}
+        if not any(len(units) for units in pending.values()):
+            break
+    if optimizer is not None and reset_optimizer:
+        for layer in layers:
+            units = recycled[layer.name]
+            edited = [(layer.incoming.weight, 0), (layer.outgoing.weight, 1)]
+            edited += [(p, 0) for p in (layer.incoming.bias, getattr(layer.norm, "weight", None), getattr(layer.norm, "bias", None)) if p is not None]
+            for parameter, dim in edited:
+                reset_optimizer_state(optimizer, parameter, units, dim)
+    return recycled
+
+
+def _draw_incoming(layers, units_by_layer, generator):
+    """Fresh incoming weights, zero incoming bias, identity norm parameters for the given units."""
+    with torch.no_grad():
+        for layer in layers:
+            units = units_by_layer[layer.name].to(layer.incoming.weight.device)
+            if len(units) == 0:
+                continue
+            layer.incoming.weight[units] = _fresh_rows(layer.incoming.weight, units, generator)
+            if layer.incoming.bias is not None:
+                layer.incoming.bias[units] = 0.0
+            norm = layer.norm
+            if norm is not None and getattr(norm, "weight", None) is not None:
+                norm.weight[units], norm.bias[units] = 1.0, 0.0
+            if norm is not None and getattr(norm, "running_mean", None) is not None:
+                norm.running_mean[units], norm.running_var[units] = 0.0, 1.0
+
+
+def _zero_outgoing(layers, units_by_layer):
+    with torch.no_grad():
+        for layer in layers:
+            units = units_by_layer[layer.name].to(layer.outgoing.weight.device)
+            if len(units):
+                layer.outgoing.weight[:, units] = 0.0

@@ -1,0 +1,105 @@
+"""Plots of dead units over training (notebook 03). Each takes `ax=None` and returns the figure.
+
+They take a `tracking.TrackingHistory`, or a `training.History` that carries one.
+"""
+
+import matplotlib.pyplot as plt
+import torch
+
+
+def _tracking(history):
+    tracking = getattr(history, "tracking", history)
+    if tracking is None or not hasattr(tracking, "layers"):
+        raise ValueError("no tracking data: train with tracker=DeadUnitTracker(model, ...) to record it")
+    if not tracking.steps:
+        raise ValueError("the tracker took no snapshot: train for at least `every` steps")
+    return tracking
+
+
+def _layer(tracking, layer):
+    names = list(tracking.layers)
+    if layer is None:
+        return tracking.layers[names[0]]
+    if isinstance(layer, int):
+        return tracking.layers[names[layer]]
+    if layer not in tracking.layers:
+        raise KeyError(f"no layer {layer!r}; tracked layers: {names}")
+    return tracking.layers[layer]
+
+
+def _axes(ax, figsize):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+        return fig, ax
+    return ax.figure, ax
+
+
+def plot_dead_over_steps(history, kind="dead", ax=None, label_prefix=""):
+    """Share of dead (or τ-dormant) units per layer against training step."""
+    if kind not in ("dead", "dormant"):
+        raise ValueError(f"kind must be 'dead' or 'dormant', got {kind!r}")
+    tracking = _tracking(history)
+    fig, ax = _axes(ax, (6.5, 3.4))
+    for name, track in tracking.layers.items():
+        values = track.dead_fraction if kind == "dead" else track.dormant_fraction
+        ax.plot(tracking.steps, [100 * v for v in values], marker=".", label=f"{label_prefix}layer {name}")
+    what = "dead" if kind == "dead" else f"τ-dormant (τ={tracking.tau:g})"
+    ax.set_xlabel("training step")
+    ax.set_ylabel(f"{what} units (%)")
+    ax.set_ylim(-3, 103)
+    ax.set_title(f"{what.capitalize()} units during training ({tracking.source})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_firing_heatmap(history, layer=None, ax=None):
+    """Firing rate of every unit (rows) at every snapshot (columns).
+
+    Units are sorted by their last firing rate, so the units that died end up together at
+    the bottom as a black band.
+    """
+    tracking = _tracking(history)
+    track = _layer(tracking, layer)
+    matrix = track.firing_rate_matrix
+    order = torch.argsort(matrix[:, -1], descending=True, stable=True)
+    fig, ax = _axes(ax, (6.5, 3.6))
+    steps = tracking.steps
+    image = ax.imshow(
+        matrix[order].numpy(), aspect="auto", interpolation="nearest", cmap="magma", vmin=0, vmax=1,
+        extent=(steps[0] - 0.5, steps[-1] + 0.5, matrix.shape[0] - 0.5, -0.5),
+    )
+    fig.colorbar(image, ax=ax, label="firing rate")
+    dead_now = int((matrix[:, -1] == 0).sum())
+    ax.set_title(f"Layer {track.name}: firing rate per unit ({dead_now} of {matrix.shape[0]} silent at the end)")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("unit (sorted by final rate)")
+    return fig
+
+
+def plot_colorful_dimension(history, layer=None, ax=None):
+    """Histogram of the layer's activations at every snapshot, as an image (fastai's
+    "colorful dimension"): log(1 + count) per value bin (rows) and snapshot (columns).
+
+    A healthy ReLU layer shows a band spread over positive values; as units die, the mass
+    collapses into the bin that holds 0.
+    """
+    tracking = _tracking(history)
+    track = _layer(tracking, layer)
+    if any(h is None for h in track.histograms):
+        raise ValueError("this tracking has no activation histograms")
+    counts = track.histogram_matrix
+    lo, hi = tracking.histogram_range
+    steps = tracking.steps
+    fig, ax = _axes(ax, (6.5, 3.6))
+    ax.imshow(
+        torch.log1p(counts).numpy(), aspect="auto", origin="lower", interpolation="nearest", cmap="viridis",
+        extent=(steps[0] - 0.5, steps[-1] + 0.5, lo, hi),
+    )
+    ax.axhline(0, color="white", lw=0.6, ls=":")
+    zero_bin = int((0 - lo) / (hi - lo) * counts.shape[0])
+    share_at_zero = (counts[zero_bin] / counts.sum(dim=0).clamp(min=1)).tolist()
+    ax.set_title(f"Layer {track.name}: activations over training (share at 0: {100 * share_at_zero[0]:.0f}% → {100 * share_at_zero[-1]:.0f}%)")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("activation value")
+    return fig

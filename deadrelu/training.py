@@ -1,0 +1,173 @@
+"""The course's seeded training loop: minibatch classification with the knobs the remedies
+turn (optimizer, learning rate, warmup, gradient clipping), optional dead-unit tracking and
+a progress bar. Introduced in notebook 02_how_units_die.
+"""
+
+import math
+import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+OPTIMIZERS = {
+    "sgd": torch.optim.SGD,
+    "adam": torch.optim.Adam,
+    "rmsprop": torch.optim.RMSprop,
+}
+
+
+@dataclass
+class History:
+    """What happened during `train`: losses per step, accuracy at evaluation steps."""
+
+    steps: list = field(default_factory=list)  # 1, 2, ...: one entry per optimizer step
+    train_loss: list = field(default_factory=list)
+    eval_steps: list = field(default_factory=list)
+    test_accuracy: list = field(default_factory=list)
+    grad_norm: list = field(default_factory=list)  # global gradient norm before clipping
+    tracking: object = None  # a tracking.TrackingHistory when a tracker was given
+    diverged: bool = False  # the loss became inf or nan; training stopped there
+    seconds: float = 0.0
+
+    @property
+    def final_test_accuracy(self):
+        return self.test_accuracy[-1] if self.test_accuracy else float("nan")
+
+    def steps_to_accuracy(self, target):
+        """First evaluation step at which test accuracy reached `target` (None if never)."""
+        return next((s for s, a in zip(self.eval_steps, self.test_accuracy) if a >= target), None)
+
+
+def evaluate_accuracy(model, X, y, batch_size=2048):
+    """Share of correct predictions, in eval mode and without gradients (mode restored)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            correct = sum((model(xb).argmax(dim=1) == yb).sum().item() for xb, yb in zip(X.split(batch_size), y.split(batch_size)))
+        return correct / len(y)
+    finally:
+        model.train(was_training)
+
+
+def make_optimizer(name, parameters, lr, momentum=0.0, weight_decay=0.0):
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}")
+    kwargs = {"lr": lr, "weight_decay": weight_decay}
+    if name in ("sgd", "rmsprop"):
+        kwargs["momentum"] = momentum
+    return OPTIMIZERS[name](parameters, **kwargs)
+
+
+def train(
+    model,
+    data,
+    *,
+    optimizer="sgd",
+    lr=0.1,
+    epochs=None,
+    steps=None,
+    batch_size=64,
+    momentum=0.0,
+    weight_decay=0.0,
+    warmup_steps=0,
+    clip_grad_norm=None,
+    eval_every=None,
+    tracker=None,
+    callbacks=(),
+    seed=0,
+    progress=True,
+    num_threads=1,
+):
+    """Train `model` on `data` (anything with X_train, y_train, X_test, y_test) with cross-entropy.
+
+    Give `epochs` or `steps` (not both). Minibatches are drawn from a generator seeded with
+    `seed`, so the same call gives the same run. `optimizer` is "sgd", "adam", "rmsprop" or a
+    ready `torch.optim.Optimizer` over the model's parameters. `warmup_steps` ramps the
+    learning rate linearly from lr/warmup_steps to lr; `clip_grad_norm` clips the global
+    gradient norm (torch.nn.utils.clip_grad_norm_). `tracker` is a `DeadUnitTracker` on this
+    model; `callbacks` are called as `callback(step, model, optimizer)` after every step
+    (e.g. ReDo's recycling). Test accuracy is measured every `eval_every` steps and at the end.
+
+    `num_threads`: PyTorch threads while training (restored afterwards; None leaves them).
+    The course's models are tiny, and for them one thread is faster than several: the
+    threads spend longer synchronising than computing (benchmarks/monitor_overhead.py).
+    """
+    if (epochs is None) == (steps is None):
+        raise ValueError("give exactly one of epochs= or steps=")
+    X, y = data.X_train, data.y_train
+    if len(X) != len(y):
+        raise ValueError(f"X_train has {len(X)} examples but y_train has {len(y)}")
+    steps_per_epoch = math.ceil(len(X) / batch_size)
+    total_steps = steps if steps is not None else epochs * steps_per_epoch
+    if isinstance(optimizer, torch.optim.Optimizer):
+        opt = optimizer
+    else:
+        opt = make_optimizer(optimizer, model.parameters(), lr, momentum, weight_decay)
+    scheduler = None
+    if warmup_steps:
+        scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warmup_steps))
+    loss_fn = nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(seed)
+    history = History()
+    started = time.perf_counter()
+    bar = tqdm(total=total_steps, desc="training", disable=not progress, leave=False)
+
+    def evaluate(step):
+        with tracker.paused() if tracker is not None else nullcontext():
+            history.eval_steps.append(step)
+            history.test_accuracy.append(evaluate_accuracy(model, data.X_test, data.y_test))
+
+    model.train()
+    with torch_threads(num_threads), tracker if tracker is not None else nullcontext():
+        step = 0
+        while step < total_steps and not history.diverged:
+            order = torch.randperm(len(X), generator=generator)
+            for batch in order.split(batch_size):
+                loss = loss_fn(model(X[batch]), y[batch])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                parameters = [p for p in model.parameters() if p.grad is not None]
+                norm = nn.utils.get_total_norm([p.grad for p in parameters])
+                if clip_grad_norm:
+                    nn.utils.clip_grads_with_norm_(parameters, clip_grad_norm, norm)
+                opt.step()
+                if scheduler is not None:
+                    scheduler.step()
+                step += 1
+                history.steps.append(step)
+                history.train_loss.append(loss.item())
+                history.grad_norm.append(norm.item())
+                if tracker is not None:
+                    tracker.step()
+                for callback in callbacks:
+                    callback(step, model, opt)
+                if not math.isfinite(history.train_loss[-1]):
+                    history.diverged = True
+                if eval_every and step % eval_every == 0 and step < total_steps:
+                    evaluate(step)
+                bar.update(1)
+                if step % 20 == 0:
+                    bar.set_postfix(loss=f"{history.train_loss[-1]:.3f}")
+                if step >= total_steps or history.diverged:
+                    break
+        evaluate(step)
+    bar.close()
+    history.tracking = tracker.history if tracker is not None else None
+    history.seconds = time.perf_counter() - started
+    return history
+
+
+@contextmanager
+def torch_threads(n):
+    """Use `n` PyTorch threads inside the block (None: leave as is), then restore."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
