@@ -120,3 +120,37 @@ def plot_relu_valve(pre_activations, ax=None, bins=60):
     ax.set_title("ReLU as a one-way valve")
     ax.legend(loc="upper left")
     return fig
+
+
+def plot_sweep(values, results, xlabel="learning rate", ax=None, log_x=True):
+    """Dead % per layer (mean ± std over seeds, left axis) and test accuracy (right axis)
+    against the swept setting. `results[i]` is the list of `experiments.RunResult` of
+    `values[i]`. Introduced in 02_how_units_die.
+    """
+    if len(values) != len(results) or not results:
+        raise ValueError(f"need one list of runs per value: got {len(values)} values and {len(results)} lists")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 3.8), layout="constrained")
+    else:
+        fig = ax.figure
+    layers = results[0][0].layers
+    for i, name in enumerate(layers):
+        dead = torch.tensor([[100 * r.dead_fraction[i] for r in runs] for runs in results])
+        spread = dead.std(dim=1) if dead.shape[1] > 1 else torch.zeros(len(values))
+        ax.errorbar(values, dead.mean(dim=1), yerr=spread, marker="o", capsize=3, label=f"dead %, layer {name}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("dead units on the training set (%)")
+    ax.set_ylim(-3, 103)
+    ax.grid(alpha=0.3)
+    accuracy_ax = ax.twinx()
+    accuracy = torch.tensor([[100 * r.test_accuracy for r in runs] for runs in results])
+    spread = accuracy.std(dim=1) if accuracy.shape[1] > 1 else torch.zeros(len(values))
+    accuracy_ax.errorbar(values, accuracy.mean(dim=1), yerr=spread, color="black", ls="--", marker="s", capsize=3, label="test accuracy %")
+    accuracy_ax.set_ylabel("test accuracy (%)")
+    accuracy_ax.set_ylim(-3, 103)
+    if log_x:
+        ax.set_xscale("log")
+    handles = ax.get_legend_handles_labels()[0] + accuracy_ax.get_legend_handles_labels()[0]
+    ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="center left")
+    ax.set_title(f"Dead units and accuracy over {len(results[0])} seeds (mean ± std)")
+    return fig

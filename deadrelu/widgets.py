@@ -14,6 +14,8 @@ from matplotlib.figure import Figure
 
 from .activations import ACTIVATIONS, value_and_gradient
 from .plots import plot_activation
+from .tracking import DeadUnitTracker
+from .tracking_plots import plot_dead_over_steps
 
 
 def figure_to_png(fig, dpi=80):
@@ -106,3 +108,60 @@ class ActivationExplorer(widgets.VBox):
 def activation_explorer(activation="LeakyReLU", parameter=None, extent=4.0):
     """Build the activation explorer of notebook 01 (see `ActivationExplorer`)."""
     return ActivationExplorer(activation, parameter, extent)
+
+
+class LearningRateExplorer(widgets.VBox):
+    """Retrain a small MLP at the chosen learning rate and seed; watch its units die (notebook 02).
+
+    Releasing a slider retrains from scratch (`epochs` epochs, a progress bar shows the
+    steps) and redraws dead % per layer over the training steps — dead on the whole
+    training set, measured every `every` steps — with the test accuracy.
+    `build_model(seed)` makes the model (default: `make_mlp((64, 128, 128, 10), seed=seed)`).
+    """
+
+    def __init__(self, data, build_model=None, lr=0.1, seed=0, epochs=5, batch_size=32, every=10):
+        from .models import make_mlp
+        from .training import train
+
+        self._train, self.data, self.epochs, self.batch_size, self.every = train, data, epochs, batch_size, every
+        self.build_model = build_model or (lambda s: make_mlp((data.n_features, 128, 128, data.n_classes), seed=s))
+        self.lr = widgets.FloatLogSlider(value=lr, base=10, min=-2, max=0.5, step=0.05, description="lr", continuous_update=False, readout_format=".3g")
+        self.seed = widgets.IntSlider(value=seed, min=0, max=9, description="seed", continuous_update=False)
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="training")
+        self.image = widgets.Image(format="png")
+        self.last_update_ms = float("nan")
+        self.history = None
+        self._figure = Figure(figsize=(7.5, 3.3))
+        self._ax = self._figure.subplots()
+        self._figure.subplots_adjust(left=0.09, right=0.98, bottom=0.15, top=0.88)
+        for control in (self.lr, self.seed):
+            control.observe(lambda change: self.retrain(), names="value")
+        super().__init__([widgets.HBox([self.lr, self.seed, self.progress]), self.image])
+        self.retrain()
+
+    def _tick(self, step, model, optimizer):
+        if step % 10 == 0:
+            self.progress.value = step
+
+    def retrain(self):
+        start = time.perf_counter()
+        model = self.build_model(self.seed.value)
+        tracker = DeadUnitTracker(model, every=self.every, probe=self.data.X_train)  # dead on the whole training set
+        steps = self.epochs * -(-len(self.data.y_train) // self.batch_size)
+        self.progress.max, self.progress.value = steps, 0
+        self.history = self._train(
+            model, self.data, lr=self.lr.value, epochs=self.epochs, batch_size=self.batch_size, tracker=tracker,
+            seed=self.seed.value, progress=False, callbacks=[self._tick],
+        )
+        self.progress.value = steps
+        self._ax.clear()
+        plot_dead_over_steps(self.history, ax=self._ax)
+        verdict = "diverged" if self.history.diverged else f"test accuracy {100 * self.history.final_test_accuracy:.1f}%"
+        self._ax.set_title(f"lr = {self.lr.value:.3g}, seed {self.seed.value}: {verdict}")
+        self.image.value = figure_to_png(self._figure)
+        self.last_update_ms = (time.perf_counter() - start) * 1000
+
+
+def learning_rate_explorer(data, **kwargs):
+    """Build the learning-rate explorer of notebook 02 (see `LearningRateExplorer`)."""
+    return LearningRateExplorer(data, **kwargs)

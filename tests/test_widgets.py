@@ -6,7 +6,8 @@ import pytest
 
 from course_tools import MEASUREMENTS, last_json_line, run_in_kernel
 
-UPDATE_BUDGET_MS = 150
+UPDATE_BUDGET_MS = 150  # an explorer that only redraws
+RETRAIN_BUDGET_MS = 2000  # an explorer that retrains a model
 
 ACTIVATION_EXPLORER = """
 import hashlib, json, statistics, time
@@ -60,3 +61,53 @@ def test_explorer_rejects_an_unknown_activation():
 
     with pytest.raises(ValueError, match="unknown activation 'Relu'.*ReLU"):
         activation_explorer("Relu")
+
+
+LEARNING_RATE_EXPLORER = """
+import hashlib, json, time
+from deadrelu.data import load_digits_split
+from deadrelu.widgets import learning_rate_explorer
+
+explorer = learning_rate_explorer(load_digits_split(seed=0), lr=0.1)
+png = lambda: hashlib.sha256(explorer.image.value).hexdigest()
+changed, times = {}, []
+progress_seen = []
+explorer.progress.observe(lambda change: progress_seen.append(change["new"]), names="value")
+
+def change(control, value):
+    before = png()
+    started = time.perf_counter()
+    setattr(getattr(explorer, control), "value", value)
+    times.append((time.perf_counter() - started) * 1000)
+    return png() != before
+
+changed["lr"] = change("lr", 1.0)
+changed["seed"] = change("seed", 3)
+for lr in (0.5, 0.03, 2.0):
+    change("lr", lr)
+print(json.dumps({"changed": changed, "times_ms": times, "progress_steps": len(set(progress_seen)),
+                  "progress_max": explorer.progress.max, "diverged_or_dead": explorer.history.tracking["3"].dead_fraction[-1]}))
+"""
+
+
+@pytest.fixture(scope="module")
+def learning_rate_explorer_run():
+    return last_json_line(run_in_kernel(LEARNING_RATE_EXPLORER))
+
+
+@pytest.mark.parametrize("control", ["lr", "seed"])
+def test_each_control_of_the_learning_rate_explorer_changes_the_figure(learning_rate_explorer_run, control):
+    assert learning_rate_explorer_run["changed"][control], f"changing {control} left the figure unchanged"
+
+
+def test_learning_rate_explorer_shows_progress_and_answers_within_budget(learning_rate_explorer_run):
+    run = learning_rate_explorer_run
+    assert run["progress_steps"] > 5, "the progress bar should move while the model retrains"
+    median = statistics.median(run["times_ms"])
+    MEASUREMENTS["learning-rate explorer retrain + redraw"] = (
+        f"median {median:.0f} ms, max {max(run['times_ms']):.0f} ms over {len(run['times_ms'])} retrains (budget {RETRAIN_BUDGET_MS} ms)")
+    assert max(run["times_ms"]) <= RETRAIN_BUDGET_MS
+
+
+def test_learning_rate_explorer_shows_units_dying_at_a_high_rate(learning_rate_explorer_run):
+    assert learning_rate_explorer_run["diverged_or_dead"] == 1.0  # the last setting, lr = 2: layer 3 all dead

@@ -1,0 +1,65 @@
+"""Notebook 02's graded exercises through nbgrader's autograde: correct alternative answers
+earn every point, plausible wrong answers lose them with a hint naming the misconception.
+
+(tests/test_checks_how_units_die.py tries more answers directly against the public checks.)
+"""
+
+import pytest
+
+from course_tools import error_messages, with_answers
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "02_how_units_die"
+
+CORRECT_ALTERNATIVES = {
+    "is_dead_on": "def is_dead_on(w, b, X):\n    return torch.relu(X @ w + b).max() == 0",
+    "dead_units": "def dead_units(W, b, X):\n    return torch.relu(nn.functional.linear(X, W, b)).sum(dim=0) == 0",
+    "born_dead_probability": (
+        "import math\n\n"
+        "def born_dead_probability(width, depth):\n"
+        "    return -math.expm1(depth * math.log1p(-2.0 ** -width))"
+    ),
+}
+
+# grade_id of the answer -> (wrong answer, test cell, words the failure message must contain)
+WRONG_ANSWERS = {
+    "is_dead_on": (
+        "def is_dead_on(w, b, X):\n    return bool((X @ w + b).mean() <= 0)",
+        "test_is_dead_on",
+        "not the mean",
+    ),
+    "dead_units": (
+        "def dead_units(W, b, X):\n    return (X @ W.T + b < 0).all(dim=0)",
+        "test_dead_units",
+        "exactly 0",
+    ),
+    "born_dead_probability": (
+        "def born_dead_probability(width, depth):\n    return depth * 2.0 ** -width",
+        "test_born_dead_probability",
+        "union bound",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(released_course):
+    student_version = released_course.root / "course" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    released_course.submit("carol", ASSIGNMENT, with_answers(student_version, CORRECT_ALTERNATIVES))
+    released_course.submit("dave", ASSIGNMENT, with_answers(student_version, {k: v[0] for k, v in WRONG_ANSWERS.items()}))
+    released_course.autograde(ASSIGNMENT)
+    return released_course
+
+
+def test_correct_alternatives_earn_every_point(graded):
+    scores = graded.scores("carol", ASSIGNMENT)
+    assert all(score == maximum for score, maximum in scores.values()), scores
+
+
+@pytest.mark.parametrize("answer", sorted(WRONG_ANSWERS))
+def test_wrong_answer_loses_its_points_with_a_hint(graded, answer):
+    _, test_cell, hint = WRONG_ANSWERS[answer]
+    score, maximum = graded.scores("dave", ASSIGNMENT)[test_cell]
+    assert maximum > 0 and score == 0, f"the wrong {answer} kept {score} of {maximum} points"
+    messages = error_messages(graded.autograded_notebook("dave", ASSIGNMENT), test_cell)
+    assert any(hint in message for message in messages), f"no hint {hint!r} in {messages}"
