@@ -23,7 +23,12 @@ class RunResult:
     dormant_fraction: list  # per layer, τ-dormant
     test_accuracy: float
     diverged: bool
+    seconds: float = 0.0  # training time
     history: object = field(repr=False, default=None)
+
+    def steps_to_accuracy(self, target):
+        """First evaluation step with test accuracy >= target (None if never; needs eval_every)."""
+        return self.history.steps_to_accuracy(target)
 
 
 def run_seeds(build_model, data, seeds=(0, 1, 2), tau=0.1, progress=True, description="runs", **train_kwargs):
@@ -46,6 +51,7 @@ def run_seeds(build_model, data, seeds=(0, 1, 2), tau=0.1, progress=True, descri
                 dormant_fraction=[layer.dormant_fraction for layer in report.layers],
                 test_accuracy=history.final_test_accuracy,
                 diverged=history.diverged,
+                seconds=history.seconds,
                 history=history,
             )
         )
@@ -59,12 +65,26 @@ def mean_and_spread(values):
 
 
 def summary_row(results, **label):
-    """One table row: the label columns, then dead % per layer and accuracy as mean ± std over seeds."""
+    """One table row: the label columns, then dead % per hidden layer (numbered 1, 2, ... in
+    forward order) and accuracy, as mean ± std over seeds."""
     row = dict(label)
-    for i, name in enumerate(results[0].layers):
+    for i in range(len(results[0].layers)):  # by position, so models with extra modules line up
         mean, spread = mean_and_spread(100 * r.dead_fraction[i] for r in results)
-        row[f"dead % layer {name}"] = f"{mean:.1f} ± {spread:.1f}"
+        row[f"dead % hidden {i + 1}"] = f"{mean:.1f} ± {spread:.1f}"
     mean, spread = mean_and_spread(100 * r.test_accuracy for r in results)
     row["test accuracy %"] = f"{mean:.1f} ± {spread:.1f}"
     row["seeds"] = len(results)
+    return row
+
+
+def remedy_row(results, target_accuracy=None, **label):
+    """`summary_row` plus, when `target_accuracy` is given, the steps to reach it (mean over
+    the seeds that reach it; "never" when none does) and the training time per run."""
+    row = summary_row(results, **label)
+    if target_accuracy is not None:
+        steps = [r.steps_to_accuracy(target_accuracy) for r in results]
+        reached = [s for s in steps if s is not None]
+        key = f"steps to {100 * target_accuracy:.0f}% test acc."
+        row[key] = "never" if not reached else f"{statistics.fmean(reached):.0f}" + ("" if len(reached) == len(steps) else f" ({len(reached)}/{len(steps)} seeds)")
+    row["seconds per run"] = f"{statistics.fmean(r.seconds for r in results):.2f}"
     return row

@@ -133,11 +133,10 @@ def plot_sweep(values, results, xlabel="learning rate", ax=None, log_x=True):
         fig, ax = plt.subplots(figsize=(7, 3.8), layout="constrained")
     else:
         fig = ax.figure
-    layers = results[0][0].layers
-    for i, name in enumerate(layers):
+    for i in range(len(results[0][0].layers)):
         dead = torch.tensor([[100 * r.dead_fraction[i] for r in runs] for runs in results])
         spread = dead.std(dim=1) if dead.shape[1] > 1 else torch.zeros(len(values))
-        ax.errorbar(values, dead.mean(dim=1), yerr=spread, marker="o", capsize=3, label=f"dead %, layer {name}")
+        ax.errorbar(values, dead.mean(dim=1), yerr=spread, marker="o", capsize=3, label=f"dead %, hidden {i + 1}")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("dead units on the training set (%)")
     ax.set_ylim(-3, 103)

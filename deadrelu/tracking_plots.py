@@ -17,14 +17,22 @@ def _tracking(history):
 
 
 def _layer(tracking, layer):
+    """The LayerTrack for `layer` (a module name, or a position 0, 1, ...; None: the first)
+    and its label, e.g. "hidden 2 ('3')": its position among the watched layers and its name."""
     names = list(tracking.layers)
     if layer is None:
-        return tracking.layers[names[0]]
-    if isinstance(layer, int):
-        return tracking.layers[names[layer]]
+        layer = names[0]
+    elif isinstance(layer, int):
+        if not -len(names) <= layer < len(names):
+            raise KeyError(f"no layer at position {layer}; {len(names)} layers tracked: {names}")
+        layer = names[layer]
     if layer not in tracking.layers:
         raise KeyError(f"no layer {layer!r}; tracked layers: {names}")
-    return tracking.layers[layer]
+    return tracking.layers[layer], _label(names, layer)
+
+
+def _label(names, name):
+    return f"hidden {names.index(name) + 1} ('{name}')"
 
 
 def _axes(ax, figsize):
@@ -42,7 +50,7 @@ def plot_dead_over_steps(history, kind="dead", ax=None, label_prefix=""):
     fig, ax = _axes(ax, (6.5, 3.4))
     for name, track in tracking.layers.items():
         values = track.dead_fraction if kind == "dead" else track.dormant_fraction
-        ax.plot(tracking.steps, [100 * v for v in values], marker=".", label=f"{label_prefix}layer {name}")
+        ax.plot(tracking.steps, [100 * v for v in values], marker=".", label=f"{label_prefix}{_label(list(tracking.layers), name)}")
     what = "dead" if kind == "dead" else f"τ-dormant (τ={tracking.tau:g})"
     ax.set_xlabel("training step")
     ax.set_ylabel(f"{what} units (%)")
@@ -60,7 +68,7 @@ def plot_firing_heatmap(history, layer=None, ax=None):
     the bottom as a black band.
     """
     tracking = _tracking(history)
-    track = _layer(tracking, layer)
+    track, label = _layer(tracking, layer)
     matrix = track.firing_rate_matrix
     order = torch.argsort(matrix[:, -1], descending=True, stable=True)
     fig, ax = _axes(ax, (6.5, 3.6))
@@ -71,7 +79,7 @@ def plot_firing_heatmap(history, layer=None, ax=None):
     )
     fig.colorbar(image, ax=ax, label="firing rate")
     dead_now = int((matrix[:, -1] == 0).sum())
-    ax.set_title(f"Layer {track.name}: firing rate per unit ({dead_now} of {matrix.shape[0]} silent at the end)")
+    ax.set_title(f"{label.capitalize()}: firing rate per unit ({dead_now} of {matrix.shape[0]} silent at the end)")
     ax.set_xlabel("training step")
     ax.set_ylabel("unit (sorted by final rate)")
     return fig
@@ -85,7 +93,7 @@ def plot_colorful_dimension(history, layer=None, ax=None):
     collapses into the bin that holds 0.
     """
     tracking = _tracking(history)
-    track = _layer(tracking, layer)
+    track, label = _layer(tracking, layer)
     if any(h is None for h in track.histograms):
         raise ValueError("this tracking has no activation histograms")
     counts = track.histogram_matrix
@@ -99,7 +107,7 @@ def plot_colorful_dimension(history, layer=None, ax=None):
     ax.axhline(0, color="white", lw=0.6, ls=":")
     zero_bin = int((0 - lo) / (hi - lo) * counts.shape[0])
     share_at_zero = (counts[zero_bin] / counts.sum(dim=0).clamp(min=1)).tolist()
-    ax.set_title(f"Layer {track.name}: activations over training (share at 0: {100 * share_at_zero[0]:.0f}% → {100 * share_at_zero[-1]:.0f}%)")
+    ax.set_title(f"{label.capitalize()}: activations over training (share at 0: {100 * share_at_zero[0]:.0f}% → {100 * share_at_zero[-1]:.0f}%)")
     ax.set_xlabel("training step")
     ax.set_ylabel("activation value")
     return fig
