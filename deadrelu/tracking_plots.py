@@ -111,3 +111,41 @@ def plot_colorful_dimension(history, layer=None, ax=None):
     ax.set_xlabel("training step")
     ax.set_ylabel("activation value")
     return fig
+
+
+def plot_update_ratio(histories, weight=None, layer=0, axes=None, healthy=1e-3):
+    """Left: ||ΔW|| / ||W|| per step for one weight matrix (log scale, CS231n's healthy ~1e-3
+    marked); right: dead % of one tracked layer over the same steps. `histories` maps a
+    label (e.g. "lr 0.5") to a History trained with record_update_ratio=True and a tracker.
+    Introduced in 04_learning_rate_and_optimizers.
+    """
+    if not histories:
+        raise ValueError("histories is empty")
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
+    else:
+        fig = axes[0].figure
+    ax_ratio, ax_dead = axes
+    for i, (label, history) in enumerate(histories.items()):
+        if not history.update_ratio:
+            raise ValueError(f"{label}: train with record_update_ratio=True to record update ratios")
+        name = weight or next(iter(history.update_ratio))
+        ratios = history.update_ratio[name]
+        ax_ratio.plot(range(1, len(ratios) + 1), ratios, color=f"C{i}", lw=0.8, alpha=0.8, label=label)
+        tracking = _tracking(history)
+        track, layer_label = _layer(tracking, layer)
+        ax_dead.plot(tracking.steps, [100 * v for v in track.dead_fraction], color=f"C{i}", marker=".", label=label)
+    ax_ratio.axhline(healthy, color="black", ls="--", lw=1)
+    ax_ratio.annotate(f"≈ {healthy:g} (CS231n)", (1, healthy), xytext=(4, 4), textcoords="offset points", fontsize=8)
+    ax_ratio.set_yscale("log")
+    ax_ratio.set_xlabel("training step")
+    ax_ratio.set_ylabel(f"||ΔW|| / ||W||  ({name})")
+    ax_ratio.set_title("Update-to-weight ratio per step")
+    ax_ratio.grid(alpha=0.3, which="both")
+    ax_ratio.legend(fontsize=8)
+    ax_dead.set_xlabel("training step")
+    ax_dead.set_ylabel(f"dead units, {layer_label} (%)")
+    ax_dead.set_ylim(-3, 103)
+    ax_dead.set_title("Dead units over the same steps")
+    ax_dead.grid(alpha=0.3)
+    return fig

@@ -28,6 +28,7 @@ class History:
     eval_steps: list = field(default_factory=list)
     test_accuracy: list = field(default_factory=list)
     grad_norm: list = field(default_factory=list)  # global gradient norm before clipping
+    update_ratio: dict = field(default_factory=dict)  # weight name -> per step ||W_after - W_before|| / ||W_before||
     tracking: object = None  # a tracking.TrackingHistory when a tracker was given
     diverged: bool = False  # the loss became inf or nan; training stopped there
     seconds: float = 0.0
@@ -81,6 +82,7 @@ def train(
     seed=0,
     progress=True,
     num_threads=1,
+    record_update_ratio=False,
 ):
     """Train `model` on `data` (anything with X_train, y_train, X_test, y_test) with cross-entropy.
 
@@ -91,6 +93,10 @@ def train(
     gradient norm (torch.nn.utils.clip_grad_norm_). `tracker` is a `DeadUnitTracker` on this
     model; `callbacks` are called as `callback(step, model, optimizer)` after every step
     (e.g. ReDo's recycling). Test accuracy is measured every `eval_every` steps and at the end.
+
+    `record_update_ratio`: record, for every weight matrix, the size of each step relative to
+    the weights, ||ΔW|| / ||W|| (CS231n's early warning: about 1e-3 is healthy), in
+    `History.update_ratio`.
 
     `num_threads`: PyTorch threads while training (restored afterwards; None leaves them).
     The course's models are tiny, and for them one thread is faster than several: the
@@ -121,6 +127,7 @@ def train(
             history.eval_steps.append(step)
             history.test_accuracy.append(evaluate_accuracy(model, data.X_test, data.y_test))
 
+    weights = [(n, p) for n, p in model.named_parameters() if p.dim() >= 2]  # for record_update_ratio
     model.train()
     with torch_threads(num_threads), tracker if tracker is not None else nullcontext():
         step = 0
@@ -134,7 +141,11 @@ def train(
                 norm = nn.utils.get_total_norm([p.grad for p in parameters])
                 if clip_grad_norm:
                     nn.utils.clip_grads_with_norm_(parameters, clip_grad_norm, norm)
+                before = {n: p.detach().clone() for n, p in weights} if record_update_ratio else None
                 opt.step()
+                if before is not None:
+                    for n, p in weights:
+                        history.update_ratio.setdefault(n, []).append(((p.detach() - before[n]).norm() / before[n].norm()).item())
                 if scheduler is not None:
                     scheduler.step()
                 step += 1

@@ -117,16 +117,27 @@ class LearningRateExplorer(widgets.VBox):
     steps) and redraws dead % per layer over the training steps — dead on the whole
     training set, measured every `every` steps — with the test accuracy.
     `build_model(seed)` makes the model (default: `make_mlp((64, 128, 128, 10), seed=seed)`).
+    With `optimizers` (e.g. ("sgd", "adam")) and `clip_values` (e.g. (None, 1.0)) it also
+    offers the optimizer and gradient-norm clipping (notebook 04). `lr_exponents` is the
+    slider's range as powers of 10.
     """
 
-    def __init__(self, data, build_model=None, lr=0.1, seed=0, epochs=5, batch_size=32, every=10):
+    def __init__(self, data, build_model=None, lr=0.1, seed=0, epochs=5, batch_size=32, every=10,
+                 optimizers=None, clip_values=None, lr_exponents=(-2, 0.5)):
         from .models import make_mlp
         from .training import train
 
         self._train, self.data, self.epochs, self.batch_size, self.every = train, data, epochs, batch_size, every
         self.build_model = build_model or (lambda s: make_mlp((data.n_features, 128, 128, data.n_classes), seed=s))
-        self.lr = widgets.FloatLogSlider(value=lr, base=10, min=-2, max=0.5, step=0.05, description="lr", continuous_update=False, readout_format=".3g")
+        self.lr = widgets.FloatLogSlider(value=lr, base=10, min=lr_exponents[0], max=lr_exponents[1], step=0.05, description="lr", continuous_update=False, readout_format=".3g")
         self.seed = widgets.IntSlider(value=seed, min=0, max=9, description="seed", continuous_update=False)
+        self.optimizer = widgets.Dropdown(options=list(optimizers or ["sgd"]), description="optimizer")
+        self.clip = widgets.Dropdown(options=[("off", None)] + [(f"{c:g}", c) for c in (clip_values or []) if c is not None], description="clip norm")
+        controls = [self.lr, self.seed]
+        if optimizers:
+            controls.append(self.optimizer)
+        if clip_values:
+            controls.append(self.clip)
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="training")
         self.image = widgets.Image(format="png")
         self.last_update_ms = float("nan")
@@ -134,9 +145,9 @@ class LearningRateExplorer(widgets.VBox):
         self._figure = Figure(figsize=(7.5, 3.3))
         self._ax = self._figure.subplots()
         self._figure.subplots_adjust(left=0.09, right=0.98, bottom=0.15, top=0.88)
-        for control in (self.lr, self.seed):
+        for control in controls:
             control.observe(lambda change: self.retrain(), names="value")
-        super().__init__([widgets.HBox([self.lr, self.seed, self.progress]), self.image])
+        super().__init__([widgets.HBox(controls), self.progress, self.image])
         self.retrain()
 
     def _tick(self, step, model, optimizer):
@@ -151,13 +162,15 @@ class LearningRateExplorer(widgets.VBox):
         self.progress.max, self.progress.value = steps, 0
         self.history = self._train(
             model, self.data, lr=self.lr.value, epochs=self.epochs, batch_size=self.batch_size, tracker=tracker,
-            seed=self.seed.value, progress=False, callbacks=[self._tick],
+            seed=self.seed.value, progress=False, callbacks=[self._tick], optimizer=self.optimizer.value,
+            clip_grad_norm=self.clip.value,
         )
         self.progress.value = steps
         self._ax.clear()
         plot_dead_over_steps(self.history, ax=self._ax)
         verdict = "diverged" if self.history.diverged else f"test accuracy {100 * self.history.final_test_accuracy:.1f}%"
-        self._ax.set_title(f"lr = {self.lr.value:.3g}, seed {self.seed.value}: {verdict}")
+        clip = "" if self.clip.value is None else f", clip {self.clip.value:g}"
+        self._ax.set_title(f"{self.optimizer.value}, lr = {self.lr.value:.3g}{clip}, seed {self.seed.value}: {verdict}")
         self.image.value = figure_to_png(self._figure)
         self.last_update_ms = (time.perf_counter() - start) * 1000
 

@@ -127,3 +127,13 @@ def test_evaluate_accuracy_restores_mode(digits):
     model = small_mlp().train()
     accuracy = evaluate_accuracy(model, digits.X_test, digits.y_test)
     assert 0 <= accuracy <= 1 and model.training
+
+
+def test_update_ratio_is_the_step_size_relative_to_the_weights(digits):
+    model = small_mlp()
+    before = model[0].weight.detach().clone()
+    history = train(model, digits, lr=0.1, steps=1, record_update_ratio=True, progress=False)
+    expected = ((model[0].weight.detach() - before).norm() / before.norm()).item()
+    assert set(history.update_ratio) == {"0.weight", "2.weight", "4.weight"}
+    assert history.update_ratio["0.weight"] == [pytest.approx(expected)]
+    assert train(small_mlp(), digits, steps=1, progress=False).update_ratio == {}

@@ -68,7 +68,8 @@ import hashlib, json, time
 from deadrelu.data import load_digits_split
 from deadrelu.widgets import learning_rate_explorer
 
-explorer = learning_rate_explorer(load_digits_split(seed=0), lr=0.1)
+explorer = learning_rate_explorer(load_digits_split(seed=0), lr=0.1, optimizers=("sgd", "adam"), clip_values=(1.0,),
+                                  lr_exponents=(-4, 0.5))  # notebook 04's configuration; 02's has lr and seed only
 png = lambda: hashlib.sha256(explorer.image.value).hexdigest()
 changed, times = {}, []
 progress_seen = []
@@ -83,6 +84,10 @@ def change(control, value):
 
 changed["lr"] = change("lr", 1.0)
 changed["seed"] = change("seed", 3)
+changed["optimizer"] = change("optimizer", "adam")
+changed["clip"] = change("clip", 1.0)
+change("optimizer", "sgd")
+change("clip", None)
 for lr in (0.5, 0.03, 2.0):
     change("lr", lr)
 print(json.dumps({"changed": changed, "times_ms": times, "progress_steps": len(set(progress_seen)),
@@ -95,7 +100,7 @@ def learning_rate_explorer_run():
     return last_json_line(run_in_kernel(LEARNING_RATE_EXPLORER))
 
 
-@pytest.mark.parametrize("control", ["lr", "seed"])
+@pytest.mark.parametrize("control", ["lr", "seed", "optimizer", "clip"])
 def test_each_control_of_the_learning_rate_explorer_changes_the_figure(learning_rate_explorer_run, control):
     assert learning_rate_explorer_run["changed"][control], f"changing {control} left the figure unchanged"
 
