@@ -98,6 +98,11 @@ def train(
     the weights, ||ΔW|| / ||W|| (CS231n's early warning: about 1e-3 is healthy), in
     `History.update_ratio`.
 
+    For models with batch norm, the last batch of an epoch is skipped when it is smaller than
+    `batch_size` (the digits' 1,347 training images leave 3 over at batch 32): batch norm
+    would normalise with the mean and variance of those few examples and fold them into its
+    running statistics, which the model then uses in eval mode.
+
     `num_threads`: PyTorch threads while training (restored afterwards; None leaves them).
     The course's models are tiny, and for them one thread is faster than several: the
     threads spend longer synchronising than computing (benchmarks/monitor_overhead.py).
@@ -107,7 +112,11 @@ def train(
     X, y = data.X_train, data.y_train
     if len(X) != len(y):
         raise ValueError(f"X_train has {len(X)} examples but y_train has {len(y)}")
-    steps_per_epoch = math.ceil(len(X) / batch_size)
+    uses_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    if uses_batch_norm and len(X) >= batch_size:
+        steps_per_epoch = len(X) // batch_size  # the short last batch is skipped (see below)
+    else:
+        steps_per_epoch = math.ceil(len(X) / batch_size)
     total_steps = steps if steps is not None else epochs * steps_per_epoch
     if isinstance(optimizer, torch.optim.Optimizer):
         opt = optimizer
@@ -134,6 +143,8 @@ def train(
         while step < total_steps and not history.diverged:
             order = torch.randperm(len(X), generator=generator)
             for batch in order.split(batch_size):
+                if len(batch) < batch_size and uses_batch_norm and len(X) >= batch_size:
+                    continue  # batch statistics of a few leftover examples are noise (see docstring)
                 loss = loss_fn(model(X[batch]), y[batch])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

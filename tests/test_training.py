@@ -137,3 +137,14 @@ def test_update_ratio_is_the_step_size_relative_to_the_weights(digits):
     assert set(history.update_ratio) == {"0.weight", "2.weight", "4.weight"}
     assert history.update_ratio["0.weight"] == [pytest.approx(expected)]
     assert train(small_mlp(), digits, steps=1, progress=False).update_ratio == {}
+
+
+def test_batch_norm_models_skip_the_short_last_batch(digits):
+    sizes = []
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 10))
+    model.register_forward_pre_hook(lambda m, inputs: sizes.append(len(inputs[0])) if m.training else None)
+    history = train(model, digits, lr=0.1, epochs=2, batch_size=32, progress=False)
+    assert set(sizes) == {32} and len(history.steps) == 2 * (len(digits.y_train) // 32)
+    sizes.clear()
+    train(small_mlp(), digits, lr=0.1, epochs=1, batch_size=32, progress=False)  # no batch norm: every example is used
