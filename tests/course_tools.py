@@ -64,6 +64,7 @@ class ScratchCourse:
         self.db_url = f"sqlite:///{self.root / 'gradebook.db'}"
         shutil.copytree(source, self.root / "solutions", ignore=shutil.ignore_patterns(*IGNORED_NAMES))
         self.assignments = list(assignments)
+        self._pending = {}  # assignment -> students submitted but not yet autograded
 
     def nbgrader(self, *args, extra=()):
         command = [
@@ -89,14 +90,23 @@ class ScratchCourse:
         folder = self.root / "autograder" / "submitted" / student / assignment
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{assignment}.ipynb"
+        self._pending.setdefault(assignment, set()).add(student)
         if isinstance(notebook, (str, Path)):
             shutil.copy(notebook, path)
         else:
             nbformat.write(notebook, path)
         return path
 
-    def autograde(self, assignment, extra=()):
-        _, seconds = self.nbgrader("autograde", "--force", assignment, extra=extra)
+    def autograde(self, assignment, students=None, extra=()):
+        """Autograde `students`; by default those submitted since this assignment was last
+        autograded (nbgrader alone would regrade every submission each time)."""
+        pending = self._pending.setdefault(assignment, set())
+        students = sorted(pending) if students is None else list(students)
+        pending.difference_update(students)
+        seconds = 0.0
+        for student in students:
+            _, took = self.nbgrader("autograde", "--force", assignment, f"--student={student}", extra=extra)
+            seconds += took
         return seconds
 
     def generate_feedback(self, assignment):
@@ -114,7 +124,12 @@ class ScratchCourse:
 
         with Gradebook(self.db_url, COURSE_ID) as gradebook:
             notebook = gradebook.find_submission_notebook(assignment, assignment, student)
-            return {grade.name: (grade.score, grade.max_score) for grade in notebook.grades}
+            # a hand-graded cell has no auto_score and no manual_score until someone grades it:
+            # report None then (nbgrader's `score` would say 0)
+            return {
+                grade.name: (grade.manual_score if grade.manual_score is not None else grade.auto_score, grade.max_score)
+                for grade in notebook.grades
+            }
 
 
 def with_answers(student_notebook, answers):

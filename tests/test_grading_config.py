@@ -39,7 +39,7 @@ def test_pytorch_warning_on_stderr_does_not_zero_a_test_cell(tmp_path):
     assert any("UserWarning" in o.get("text", "") for o in outputs), "the warning should stay visible to the student"
 
     # The control: with stock nbgrader kernel arguments, the same passing cell scores 0.
-    course.autograde("warn", extra=["--Execute.extra_arguments=[]"])
+    course.autograde("warn", students=["erin"], extra=["--Execute.extra_arguments=[]"])
     assert course.scores("erin", "warn")["test_warns"] == (0, 1)
 
 

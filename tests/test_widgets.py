@@ -116,3 +116,41 @@ def test_learning_rate_explorer_shows_progress_and_answers_within_budget(learnin
 
 def test_learning_rate_explorer_shows_units_dying_at_a_high_rate(learning_rate_explorer_run):
     assert learning_rate_explorer_run["diverged_or_dead"] == 1.0  # the last setting, lr = 2: layer 3 all dead
+
+
+CAPSTONE_EXPLORER = """
+import hashlib, json, time
+from deadrelu.capstone_explorer import capstone_explorer
+
+explorer = capstone_explorer()
+png = lambda: hashlib.sha256(explorer.image.value).hexdigest()
+changed, times = {}, []
+
+def change(control, value):
+    before = png()
+    started = time.perf_counter()
+    setattr(getattr(explorer, control), "value", value)
+    times.append((time.perf_counter() - started) * 1000)
+    return png() != before
+
+for control, value in (("inputs", "scaled"), ("bias", 0.0), ("lr", 0.1), ("normalization", "batch"), ("init", "he_normal")):
+    changed[control] = change(control, value)
+print(json.dumps({"changed": changed, "times_ms": times, "progress": explorer.progress.value == explorer.progress.max}))
+"""
+
+
+@pytest.fixture(scope="module")
+def capstone_explorer_run():
+    return last_json_line(run_in_kernel(CAPSTONE_EXPLORER))
+
+
+@pytest.mark.parametrize("control", ["inputs", "bias", "lr", "normalization", "init"])
+def test_each_control_of_the_capstone_explorer_changes_the_figure(capstone_explorer_run, control):
+    assert capstone_explorer_run["changed"][control], f"changing {control} left the figure unchanged"
+
+
+def test_capstone_explorer_answers_within_budget(capstone_explorer_run):
+    times = capstone_explorer_run["times_ms"]
+    MEASUREMENTS["capstone explorer retrain + redraw"] = f"median {statistics.median(times):.0f} ms, max {max(times):.0f} ms over {len(times)} retrains (budget {RETRAIN_BUDGET_MS} ms)"
+    assert capstone_explorer_run["progress"]
+    assert statistics.median(times) <= RETRAIN_BUDGET_MS
