@@ -4,8 +4,10 @@ For every τ-dormant unit of a hidden layer, ReDo
   1. reinitialises its incoming weights (its row of the Linear before the activation),
   2. sets its outgoing weights to zero (its column of the Linear after it), so the network's
      output does not jump, and
-  3. resets the optimizer state of exactly those weights — without this, Adam's running
-     moments keep pushing the fresh weights the way that killed the unit.
+  3. resets the optimizer state of exactly those weights, so that momentum built up for the
+     old weights does not steer the fresh ones. (With PyTorch's Adam the reset has a side
+     effect: the step counter is per tensor, so zeroed moments give the fresh weights a
+     first step of up to ~3 learning rates; notebook 07 measures both ways.)
 The output layer is never recycled: it has no activation, so it has no units to recycle;
 only its columns (outgoing weights of the last hidden layer) are zeroed.
 """
