@@ -51,6 +51,8 @@ def test_diagnosis_check_accepts_sets_and_lists_and_catches_typos():
         check_diagnosis("inputs not scaled")
     with pytest.raises(AssertionError, match="is empty"):
         check_diagnosis(set())
+    with pytest.raises(AssertionError, match="not implemented yet"):
+        check_diagnosis(None)
 
 
 def test_fixed_config_check_refuses_the_broken_run_and_reports_seed_0():

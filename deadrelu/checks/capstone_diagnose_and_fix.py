@@ -13,6 +13,8 @@ from ._common import fail
 def check_diagnosis(diagnosis):
     """DIAGNOSIS must be a set (or list) of causes taken from CAUSES, without repeats."""
     name = "DIAGNOSIS"
+    if diagnosis is None:
+        fail(name, "is not implemented yet.", "replace `raise NotImplementedError()` with DIAGNOSIS = {...}.")
     if isinstance(diagnosis, str) or not isinstance(diagnosis, (set, list, tuple, frozenset)):
         fail(name, f"is a {type(diagnosis).__name__}; it should be a set of causes, e.g. {{\"{CAUSES[0]}\", ...}}.")
     if not diagnosis:
@@ -31,6 +33,8 @@ def check_diagnosis(diagnosis):
 def check_fixed_config(fixed_config):
     """FIXED_CONFIG must be a valid configuration within budget, and meet the bar on seed 0."""
     name = "FIXED_CONFIG"
+    if fixed_config is None:
+        fail(name, "is not implemented yet.", "replace `raise NotImplementedError()` with FIXED_CONFIG = {**BROKEN_CONFIG, ...}.")
     try:
         config = check_config(fixed_config)
     except ValueError as error:
