@@ -1,0 +1,134 @@
+"""The signal through a deep ReLU net at initialisation, and its plots (notebook 05_initialization).
+
+`depth_profile` builds a plain ReLU MLP with one of the init schemes of
+`initialization.INIT_SCHEMES`, pushes random zero-mean inputs through it and records, per
+hidden layer, the std of the pre-activations (the quantity He et al. 2015 keep constant)
+and the share of units that are dead at initialisation (ReLU output 0 for every input, the
+course's definition in `monitor`). The plots take `ax=None` / `axes=None` and return the
+figure; `init_explorer` wraps them.
+"""
+
+import math
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.ticker import LogLocator, NullLocator
+from torch import nn
+
+from .models import make_mlp
+from .training import torch_threads
+
+INPUT_SEED_OFFSET = 10_000  # the inputs come from their own stream, never the weights' one
+
+
+@dataclass
+class DepthProfile:
+    """Per hidden layer statistics of one freshly initialised net on random inputs."""
+
+    scheme: str
+    width: int
+    bias: float | None  # None: the scheme's own biases (PyTorch's for "default", else zeros)
+    n_inputs: int
+    seed: int
+    input_std: float
+    std: list  # per hidden layer: std of the pre-activations over all inputs and units
+    dead_fraction: list  # per hidden layer: share of units whose ReLU output is 0 for every input
+
+    @property
+    def depth(self):
+        return len(self.std)
+
+    @property
+    def label(self):
+        if self.bias is None:  # the scheme's own biases: PyTorch's random ones for "default", zeros otherwise
+            return f"{self.scheme}, PyTorch's biases" if self.scheme == "default" else f"{self.scheme}, bias 0"
+        return f"{self.scheme}, bias {self.bias:g}"
+
+    def truncated(self, depth):
+        """The profile of the first `depth` hidden layers, which is that of a `depth`-layer net
+        with the same seed: the layers are drawn one after the other from the same generator."""
+        if not 1 <= depth <= self.depth:
+            raise ValueError(f"depth must be between 1 and {self.depth}, got {depth}")
+        return DepthProfile(**{**self.__dict__, "std": self.std[:depth], "dead_fraction": self.dead_fraction[:depth]})
+
+    def ratio_per_layer(self):
+        """Geometric mean of std[l] / std[l-1] over layers 2..depth (nan for a single layer or
+        a signal that underflowed to 0): how much each ReLU layer scales the signal."""
+        if self.depth < 2 or self.std[0] <= 0 or self.std[-1] <= 0:
+            return float("nan")
+        return math.exp((math.log(self.std[-1]) - math.log(self.std[0])) / (self.depth - 1))
+
+
+def depth_profile(scheme="he_normal", depth=30, width=128, n_inputs=256, bias=None, seed=0) -> DepthProfile:
+    """Measure the std of the pre-activations and the dead share at init, per hidden layer.
+
+    The net is `make_mlp((width,) * (depth + 1) + (1,), init=scheme, bias_init=bias,
+    seed=seed)`: `depth` hidden Linear-ReLU layers of `width` units (its output layer is not
+    measured). The inputs are `n_inputs` draws of N(0, 1) in every feature, from a generator
+    seeded with `seed + INPUT_SEED_OFFSET` (so they are independent of the weights).
+    """
+    for name, value, least in (("depth", depth, 1), ("width", width, 1), ("n_inputs", n_inputs, 2)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
+    stds, dead = [], []
+    with torch.no_grad(), torch_threads(1):  # tiny matrices: one thread is fastest
+        model = make_mlp((width,) * (depth + 1) + (1,), init=scheme, bias_init=bias, seed=seed)
+        x = torch.randn(n_inputs, width, generator=torch.Generator().manual_seed(seed + INPUT_SEED_OFFSET))
+        h = x
+        for module in list(model)[:-1]:
+            h = module(h)
+            if isinstance(module, nn.Linear):
+                stds.append(h.std().item())
+            elif isinstance(module, nn.ReLU):
+                dead.append((h > 0).any(dim=0).logical_not().float().mean().item())
+    return DepthProfile(scheme, width, bias, n_inputs, seed, x.std().item(), stds, dead)
+
+
+def _two_panels(axes, figsize=(10, 3.6)):
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=figsize, layout="constrained")
+    elif len(axes) != 2:
+        raise ValueError(f"axes must be a pair (std, dead %), got {len(axes)} axes")
+    return axes[0].figure, axes
+
+
+def plot_depth_profiles(profiles, predicted=None, axes=None):
+    """Left: pre-activation std per hidden layer (log scale); right: dead % at init per layer.
+
+    `profiles`: one `DepthProfile` or a list of them, drawn in colours C0, C1, ...
+    `predicted`: optional {label: list of predicted stds per layer}, drawn dashed in the
+    colour of the profile with the same label (e.g. a derivation's prediction).
+    """
+    profiles = [profiles] if isinstance(profiles, DepthProfile) else list(profiles)
+    if not profiles:
+        raise ValueError("profiles is empty: give at least one DepthProfile")
+    fig, (ax_std, ax_dead) = _two_panels(axes)
+    colours = {}
+    for i, profile in enumerate(profiles):
+        layers = range(1, profile.depth + 1)
+        colour = colours.setdefault(profile.label, f"C{i}")
+        ax_std.plot(layers, profile.std, marker=".", color=colour, label=profile.label)
+        ax_dead.plot(layers, [100 * d for d in profile.dead_fraction], marker=".", color=colour, label=profile.label)
+    for label, values in (predicted or {}).items():
+        ax_std.plot(range(1, len(values) + 1), values, ls="--", lw=1.2, color=colours.get(label, "0.4"), label=f"{label}: predicted")
+    ax_std.axhline(profiles[0].input_std, color="0.5", lw=0.8, ls=":")
+    ax_std.set_yscale("log")
+    shown = [v for p in profiles for v in p.std if v > 0] + [profiles[0].input_std]
+    low, high = math.floor(math.log10(min(shown) / 3)), math.ceil(math.log10(max(shown) * 3))
+    ax_std.set_ylim(10.0**low, 10.0**high)  # whole decades, at least two: a wobble should look like one
+    ax_std.yaxis.set_major_locator(LogLocator(numticks=6))  # few ticks: readable, and fast to redraw
+    ax_std.yaxis.set_minor_locator(NullLocator())
+    ax_std.set_xlabel("hidden layer")
+    ax_std.set_ylabel("std of the pre-activations")
+    ax_std.set_title("Signal scale through depth at init")
+    ax_std.grid(alpha=0.3)
+    ax_std.legend(fontsize=8)
+    ax_dead.set_xlabel("hidden layer")
+    ax_dead.set_ylabel("units dead on every input (%)")
+    ax_dead.set_ylim(-3, 103)
+    ax_dead.set_title(f"Dead at init ({profiles[0].n_inputs} random inputs)")
+    ax_dead.grid(alpha=0.3)
+    for ax in (ax_std, ax_dead):
+        ax.locator_params(axis="x", nbins=6, integer=True)
+    return fig

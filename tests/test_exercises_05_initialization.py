@@ -1,0 +1,100 @@
+"""Notebook 05's graded exercises through nbgrader's autograde: correct alternative answers
+earn every point, plausible wrong answers lose them with a hint naming the misconception.
+
+(tests/test_checks_initialization.py tries more answers directly against the public checks.)
+"""
+
+import pytest
+
+from course_tools import error_messages, with_answers
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "05_initialization"
+
+CORRECT_ALTERNATIVES = {
+    "predicted_std": (
+        "def predicted_std(c, depth, input_std=1.0):\n"
+        "    variance = c * input_std ** 2\n"
+        "    for _ in range(depth - 1):\n"
+        "        variance = c * variance / 2\n"
+        "    return math.sqrt(variance)"
+    ),
+    "he_normal_": (
+        "def he_normal_(weight, generator=None):\n"
+        "    fan_out, fan_in = weight.shape\n"
+        "    draws = torch.randn(fan_out, fan_in, generator=generator, dtype=weight.dtype)\n"
+        "    with torch.no_grad():\n"
+        "        weight.copy_(draws * (2 / fan_in) ** 0.5)\n"
+        "    return weight"
+    ),
+    "lsuv": (
+        "def lsuv(model, X, tol=0.1, max_iter=10, generator=None):\n"
+        "    with torch.no_grad():\n"
+        "        for i, module in enumerate(model):\n"
+        "            if not isinstance(module, nn.Linear):\n"
+        "                continue\n"
+        "            nn.init.orthogonal_(module.weight, generator=generator)\n"
+        "            passes, std = 0, model[: i + 1](X).std()\n"
+        "            while abs(std - 1) >= tol and passes < max_iter:\n"
+        "                module.weight.div_(std)\n"
+        "                std, passes = model[: i + 1](X).std(), passes + 1\n"
+        "    return model"
+    ),
+}
+
+# grade_id of the answer -> (wrong answer, test cell, words the failure message must contain)
+WRONG_ANSWERS = {
+    "predicted_std": (
+        "def predicted_std(c, depth, input_std=1.0):\n    return input_std * math.sqrt(c) ** depth",
+        "test_predicted_std",
+        "E[h²] = Var[z]/2",
+    ),
+    "he_normal_": (
+        "def he_normal_(weight, generator=None):\n"
+        "    with torch.no_grad():\n"
+        "        return weight.normal_(0.0, 2.0 / weight.shape[1], generator=generator)",
+        "test_he_normal_",
+        "names the VARIANCE",
+    ),
+    "lsuv": (
+        "def lsuv(model, X, tol=0.1, max_iter=10, generator=None):\n"
+        "    layers = [m for m in model.modules() if isinstance(m, nn.Linear)]\n"
+        "    with torch.no_grad():\n"
+        "        for layer in layers:\n"
+        "            nn.init.orthogonal_(layer.weight, generator=generator)\n"
+        "        for i, layer in enumerate(model):\n"
+        "            if isinstance(layer, nn.Linear):\n"
+        "                for _ in range(max_iter):\n"
+        "                    variance = model[: i + 1](X).var()\n"
+        "                    if abs(variance - 1) < tol:\n"
+        "                        break\n"
+        "                    layer.weight /= variance\n"
+        "    return model",
+        "test_lsuv",
+        "by the output's STD",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(released_course):
+    student_version = released_course.root / "course" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    released_course.submit("erin", ASSIGNMENT, with_answers(student_version, CORRECT_ALTERNATIVES))
+    released_course.submit("frank", ASSIGNMENT, with_answers(student_version, {k: v[0] for k, v in WRONG_ANSWERS.items()}))
+    released_course.autograde(ASSIGNMENT)
+    return released_course
+
+
+def test_correct_alternatives_earn_every_point(graded):
+    scores = graded.scores("erin", ASSIGNMENT)
+    assert scores and all(score == maximum for score, maximum in scores.values()), scores
+
+
+@pytest.mark.parametrize("answer", sorted(WRONG_ANSWERS))
+def test_wrong_answer_loses_its_points_with_a_hint(graded, answer):
+    _, test_cell, hint = WRONG_ANSWERS[answer]
+    score, maximum = graded.scores("frank", ASSIGNMENT)[test_cell]
+    assert maximum > 0 and score == 0, f"the wrong {answer} kept {score} of {maximum} points"
+    messages = error_messages(graded.autograded_notebook("frank", ASSIGNMENT), test_cell)
+    assert any(hint in message for message in messages), f"no hint {hint!r} in {messages}"

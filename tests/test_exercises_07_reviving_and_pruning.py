@@ -1,0 +1,87 @@
+"""Notebook 07's graded exercises through nbgrader's autograde: correct alternative answers
+earn every point, plausible wrong answers lose them with a hint naming the misconception.
+
+(tests/test_checks_reviving_and_pruning.py tries more answers directly against the public checks.)
+"""
+
+import pytest
+
+from course_tools import error_messages, with_answers
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "07_reviving_and_pruning"
+
+CORRECT_ALTERNATIVES = {
+    "recycle_units": (
+        "def recycle_units(incoming, outgoing, units, optimizer=None, generator=None):\n"
+        "    fresh = torch.empty(len(units), incoming.in_features)\n"
+        "    nn.init.kaiming_uniform_(fresh, a=5 ** 0.5, generator=generator)\n"
+        "    with torch.no_grad():\n"
+        "        incoming.weight[units] = fresh\n"
+        "        incoming.bias[units] = 0.0\n"
+        "        outgoing.weight[:, units] = 0.0\n"
+        "    if optimizer is not None:\n"
+        "        for p, index in ((incoming.weight, units), (incoming.bias, units), (outgoing.weight, (slice(None), units))):\n"
+        "            for value in optimizer.state.get(p, {}).values():\n"
+        "                if torch.is_tensor(value) and value.shape == p.shape:\n"
+        "                    value[index] = 0.0"
+    ),
+    "prune_pair": (
+        "def prune_pair(first, second, dead):\n"
+        "    keep = (~dead).nonzero().flatten()\n"
+        "    a, b = nn.Linear(first.in_features, len(keep)), nn.Linear(len(keep), second.out_features)\n"
+        "    a.weight = nn.Parameter(first.weight.detach()[keep].clone())\n"
+        "    a.bias = nn.Parameter(first.bias.detach()[keep].clone())\n"
+        "    b.weight = nn.Parameter(second.weight.detach()[:, keep].clone())\n"
+        "    b.bias = nn.Parameter(second.bias.detach().clone())\n"
+        "    return a, b"
+    ),
+}
+
+# grade_id of the answer -> (wrong answer, test cell, words the failure message must contain)
+WRONG_ANSWERS = {
+    "recycle_units": (
+        "def recycle_units(incoming, outgoing, units, optimizer=None, generator=None):\n"
+        "    with torch.no_grad():\n"
+        "        incoming.weight[units] = 0.0\n"
+        "        incoming.bias[units] = 0.0\n"
+        "        outgoing.weight[:, units] = 0.1",
+        "test_recycle_units",
+        "zero the OUTGOING weights",
+    ),
+    "prune_pair": (
+        "def prune_pair(first, second, dead):\n"
+        "    keep = dead\n"
+        "    a, b = nn.Linear(first.in_features, int(keep.sum())), nn.Linear(int(keep.sum()), second.out_features)\n"
+        "    with torch.no_grad():\n"
+        "        a.weight.copy_(first.weight[keep]); a.bias.copy_(first.bias[keep])\n"
+        "        b.weight.copy_(second.weight[:, keep]); b.bias.copy_(second.bias)\n"
+        "    return a, b",
+        "test_prune_pair",
+        "you kept the DEAD units",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(released_course):
+    student_version = released_course.root / "course" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    released_course.submit("carol", ASSIGNMENT, with_answers(student_version, CORRECT_ALTERNATIVES))
+    released_course.submit("dave", ASSIGNMENT, with_answers(student_version, {k: v[0] for k, v in WRONG_ANSWERS.items()}))
+    released_course.autograde(ASSIGNMENT)
+    return released_course
+
+
+def test_correct_alternatives_earn_every_point(graded):
+    scores = graded.scores("carol", ASSIGNMENT)
+    assert all(score == maximum for score, maximum in scores.values()), scores
+
+
+@pytest.mark.parametrize("answer", sorted(WRONG_ANSWERS))
+def test_wrong_answer_loses_its_points_with_a_hint(graded, answer):
+    _, test_cell, hint = WRONG_ANSWERS[answer]
+    score, maximum = graded.scores("dave", ASSIGNMENT)[test_cell]
+    assert maximum > 0 and score == 0, f"the wrong {answer} kept {score} of {maximum} points"
+    messages = error_messages(graded.autograded_notebook("dave", ASSIGNMENT), test_cell)
+    assert any(hint in message for message in messages), f"no hint {hint!r} in {messages}"
