@@ -5,12 +5,19 @@ One idea per module:
     data             digits and synthetic data sets, seeded, with a held-out split
     models           make_mlp, make_cnn
     initialization   init schemes, LSUV, RAI                                    (notebook 05)
+    init_plots       signal scale and dead units through depth at init, plotted (notebook 05)
+    init_explorer    init scheme x depth explorer                                (notebook 05)
     monitor          DeadUnitMonitor, scan: dead and τ-dormant units            (notebook 03)
     tracking         DeadUnitTracker: dead units over training steps
     tracking_plots   plots of that tracking
     training         train(): the seeded training loop
     recycling        recycle_dormant (ReDo)                                      (notebook 07)
     pruning          prune_dead                                                  (notebook 07)
+    continual_backprop, recycling_explorer   continual backprop; the recycling explorer (notebook 07)
+    experiments, baseline   seeded runs over several seeds; the failing baseline (notebooks 02, 04-06)
+    born_dead        Monte Carlo of nets dead at initialisation                  (notebook 02)
+    capstone, capstone_explorer   the capstone's configuration and explorer     (notebook 08)
+    quiz             the self-check quiz widget                                  (notebook 09)
     plots, widgets   plot functions (ax=None, return the figure) and explorers
     seeding          seed_everything(seed) -> torch.Generator
     checks           the public checks of the graded exercises, one module per notebook
