@@ -10,6 +10,7 @@ One idea per module:
     monitor          DeadUnitMonitor, scan: dead and τ-dormant units            (notebook 03)
     tracking         DeadUnitTracker: dead units over training steps
     tracking_plots   plots of that tracking
+    monitor_dashboard  one layer's dormant scores: plot and dashboard explorer  (notebook 03)
     training         train(): the seeded training loop
     recycling        recycle_dormant (ReDo)                                      (notebook 07)
     pruning          prune_dead                                                  (notebook 07)

@@ -1,0 +1,101 @@
+"""Notebook 03's graded exercises through nbgrader's autograde: correct alternative answers
+earn every point, plausible wrong answers lose them with a hint naming the misconception.
+
+(tests/test_checks_detecting_dead_units.py tries many more answers directly against the public checks.)
+"""
+
+import pytest
+
+from course_tools import error_messages, with_answers
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "03_detecting_dead_units"
+
+CORRECT_ALTERNATIVES = {
+    "count_dead_units": (
+        "def count_dead_units(activation_batches):\n"
+        "    everything = torch.cat(list(activation_batches))\n"
+        "    return int((everything <= 0).all(dim=0).sum())"
+    ),
+    "dead_units_with_hooks": (
+        "def dead_units_with_hooks(model, X, batch_size=256):\n"
+        "    outputs, handles = {}, []\n"
+        "    for name, module in model.named_modules():\n"
+        "        if isinstance(module, nn.ReLU):\n"
+        "            outputs[name] = []\n"
+        "            handles.append(module.register_forward_hook(\n"
+        "                lambda m, inputs, out, name=name: outputs[name].append(out.detach().clone())))\n"
+        "    try:\n"
+        "        with torch.no_grad():\n"
+        "            for xb in X.split(batch_size):\n"
+        "                model(xb)\n"
+        "    finally:\n"
+        "        for handle in handles:\n"
+        "            handle.remove()\n"
+        "    return {name: int((torch.cat(outs) <= 0).all(dim=0).sum()) for name, outs in outputs.items() if outs}"
+    ),
+    "dormant_scores": (
+        "def dormant_scores(h):\n"
+        "    units_last = h.movedim(1, -1) if h.dim() == 4 else h\n"
+        "    per_unit = units_last.abs().reshape(-1, units_last.shape[-1]).mean(dim=0)\n"
+        "    return per_unit / (per_unit.mean() + 1e-12)"
+    ),
+}
+
+# grade_id of the answer -> (wrong answer, test cell, words the failure message must contain)
+WRONG_ANSWERS = {
+    "count_dead_units": (
+        "def count_dead_units(activation_batches):\n"
+        "    dead = 0\n"
+        "    for h in activation_batches:\n"
+        "        dead += int((h.sum(dim=0) == 0).sum())\n"
+        "    return dead",
+        "test_count_dead_units",
+        "Counting each batch on its own and adding",
+    ),
+    "dead_units_with_hooks": (
+        "def dead_units_with_hooks(model, X, batch_size=256):\n"
+        "    fired = {}\n"
+        "    for name, module in model.named_modules():\n"
+        "        if isinstance(module, nn.ReLU):\n"
+        "            module.register_forward_hook(\n"
+        "                lambda m, i, out, name=name: fired.__setitem__(name, fired.get(name, False) | (out > 0).any(0)))\n"
+        "    with torch.no_grad():\n"
+        "        for xb in X.split(batch_size):\n"
+        "            model(xb)\n"
+        "    return {name: int((~mask).sum()) for name, mask in fired.items()}",
+        "test_dead_units_with_hooks",
+        "forgetting to remove hooks",
+    ),
+    "dormant_scores": (
+        "def dormant_scores(h):\n"
+        "    per_position = h.abs().mean(dim=0).flatten()\n"
+        "    return per_position / (per_position.mean() + 1e-12)",
+        "test_dormant_scores",
+        "counts (channel, position) pairs as units",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(released_course):
+    student_version = released_course.root / "course" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    released_course.submit("erin", ASSIGNMENT, with_answers(student_version, CORRECT_ALTERNATIVES))
+    released_course.submit("frank", ASSIGNMENT, with_answers(student_version, {k: v[0] for k, v in WRONG_ANSWERS.items()}))
+    released_course.autograde(ASSIGNMENT)
+    return released_course
+
+
+def test_correct_alternatives_earn_every_point(graded):
+    scores = graded.scores("erin", ASSIGNMENT)
+    assert scores and all(score == maximum for score, maximum in scores.values()), scores
+
+
+@pytest.mark.parametrize("answer", sorted(WRONG_ANSWERS))
+def test_wrong_answer_loses_its_points_with_a_hint(graded, answer):
+    _, test_cell, hint = WRONG_ANSWERS[answer]
+    score, maximum = graded.scores("frank", ASSIGNMENT)[test_cell]
+    assert maximum > 0 and score == 0, f"the wrong {answer} kept {score} of {maximum} points"
+    messages = error_messages(graded.autograded_notebook("frank", ASSIGNMENT), test_cell)
+    assert any(hint in message for message in messages), f"no hint {hint!r} in {messages}"

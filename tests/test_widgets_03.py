@@ -1,0 +1,133 @@
+"""Notebook 03's monitor dashboard, driven in a real kernel: every control changes the
+figure, quickly; plus the plot and the dashboard's inputs, tested directly."""
+
+import statistics
+
+import pytest
+import torch
+from torch import nn
+
+from course_tools import MEASUREMENTS, last_json_line, run_in_kernel
+
+UPDATE_BUDGET_MS = 150
+
+MONITOR_DASHBOARD = """
+import hashlib, json, time
+import torch
+from torch import nn
+from deadrelu.monitor_dashboard import monitor_dashboard
+
+# A 6-40-30-3 MLP with known dead units: 10 in the first layer, 5 in the second.
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(6, 40), nn.ReLU(), nn.Linear(40, 30), nn.ReLU(), nn.Linear(30, 3))
+with torch.no_grad():
+    model[0].bias[:10] = -100.0
+    model[2].bias[:5] = -100.0
+X = torch.randn(500, 6, generator=torch.Generator().manual_seed(1))
+dashboard = monitor_dashboard(model, {"all 500": X, "first 8": X[:8]}, tau=0.1)
+png = lambda: hashlib.sha256(dashboard.image.value).hexdigest()
+changed, times = {}, []
+
+def change(control, value):
+    before = png()
+    started = time.perf_counter()
+    setattr(getattr(dashboard, control), "value", value)
+    times.append((time.perf_counter() - started) * 1000)
+    return png() != before
+
+dead_at_start = dashboard.summary.value
+changed["tau"] = change("tau", 0.4)
+changed["sort"] = change("sort", False)
+changed["layer"] = change("layer", "3")
+changed["source"] = change("source", "first 8")
+rounds = []
+for _ in range(2):  # two rounds: a burst of load on a shared machine should not decide the test
+    times = []
+    for tau in (0.0, 0.025, 0.1, 0.2, 0.5, 0.05):
+        change("tau", tau)
+    for control, value in (("sort", True), ("layer", "1"), ("source", "all 500"), ("sort", False), ("layer", "3"), ("source", "first 8")):
+        change(control, value)
+    rounds.append(times)
+print(json.dumps({
+    "changed": changed, "rounds_ms": rounds, "last_update_ms": dashboard.last_update_ms,
+    "summary_at_start": dead_at_start, "layer_options": [label for label, _ in dashboard.layer.options],
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def dashboard_run():
+    return last_json_line(run_in_kernel(MONITOR_DASHBOARD))
+
+
+@pytest.mark.parametrize("control", ["tau", "sort", "layer", "source"])
+def test_each_control_of_the_monitor_dashboard_changes_the_figure(dashboard_run, control):
+    assert dashboard_run["changed"][control], f"changing {control} left the figure unchanged"
+
+
+def test_monitor_dashboard_reports_the_known_dead_units(dashboard_run):
+    summary = dashboard_run["summary_at_start"]
+    assert "<b>10</b> dead" in summary and "Dead units: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9" in summary, summary
+    assert dashboard_run["layer_options"] == ["hidden 1 ('1')", "hidden 2 ('3')"]
+
+
+def test_monitor_dashboard_updates_within_budget(dashboard_run):
+    medians = [statistics.median(times) for times in dashboard_run["rounds_ms"]]
+    every = [t for times in dashboard_run["rounds_ms"] for t in times]
+    MEASUREMENTS["monitor dashboard update"] = (
+        f"median {min(medians):.0f} ms (rounds: {', '.join(f'{m:.0f}' for m in medians)}), max {max(every):.0f} ms "
+        f"over {len(every)} updates (budget {UPDATE_BUDGET_MS} ms)")
+    assert min(medians) <= UPDATE_BUDGET_MS, f"median update {min(medians):.0f} ms > {UPDATE_BUDGET_MS} ms in both rounds"
+    assert 0 < dashboard_run["last_update_ms"] < 10_000
+
+
+# --- the plot and the inputs, without a kernel ----------------------------------------------
+def _report(tau=0.1):
+    from deadrelu.monitor import scan
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 12), nn.ReLU(), nn.Linear(12, 2))
+    with torch.no_grad():
+        model[0].bias[:3] = -100.0  # dead
+        model[0].weight[3:5] *= 0.001
+        model[0].bias[3:5] = 0.0  # nearly silent: τ-dormant but alive
+    return model, scan(model, torch.randn(200, 4, generator=torch.Generator().manual_seed(2)), tau=tau)
+
+
+def test_unit_states_separate_dead_dormant_and_active():
+    from deadrelu.monitor_dashboard import unit_states
+
+    _, report = _report()
+    states = unit_states(report["1"], tau=0.1)
+    assert states[:3] == ["dead"] * 3
+    assert states[3:5] == ["dormant"] * 2
+    assert states.count("active") == 7
+    assert unit_states(report["1"], tau=0.0).count("dormant") == 0  # τ = 0: dormant is dead
+
+
+def test_plot_dormant_scores_draws_on_given_axes_and_returns_the_figure():
+    from matplotlib.figure import Figure
+
+    from deadrelu.monitor_dashboard import plot_dormant_scores
+
+    _, report = _report()
+    figure = Figure()
+    ax = figure.subplots()
+    assert plot_dormant_scores(report["1"], tau=0.1, ax=ax) is figure
+    assert "3 dead, 5 τ-dormant at τ = 0.1" in ax.get_title()
+    assert [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"] == [0.1]
+
+
+def test_monitor_dashboard_accepts_a_report_and_rejects_other_things():
+    from deadrelu.monitor_dashboard import MonitorDashboard, monitor_dashboard
+
+    model, report = _report()
+    assert isinstance(monitor_dashboard(report), MonitorDashboard)
+    with pytest.raises(ValueError, match="give the data"):
+        monitor_dashboard(model)
+    with pytest.raises(TypeError, match="takes a Report"):
+        monitor_dashboard([report])
+    with pytest.raises(ValueError, match="no layer 'x'"):
+        monitor_dashboard(report, layer="x")
+    with pytest.raises(ValueError, match="tau must be a number in"):
+        monitor_dashboard(report, tau=2.0)
