@@ -19,6 +19,7 @@ One idea per module:
     born_dead        Monte Carlo of nets dead at initialisation                  (notebook 02)
     capstone, capstone_explorer   the capstone's configuration and explorer     (notebook 08)
     quiz             the self-check quiz widget                                  (notebook 09)
+    architecture_plots, architecture_explorer   depth, normalisation, residuals  (notebook 06)
     plots, widgets   plot functions (ax=None, return the figure) and explorers
     seeding          seed_everything(seed) -> torch.Generator
     checks           the public checks of the graded exercises, one module per notebook

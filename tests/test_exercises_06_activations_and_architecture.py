@@ -1,0 +1,73 @@
+"""Notebook 06's graded exercises through nbgrader's autograde: correct alternative answers
+earn every point, plausible wrong answers lose them with a hint naming the misconception.
+
+(tests/test_checks_activations_and_architecture.py tries more answers directly against the
+public checks.)
+"""
+
+import pytest
+
+from course_tools import error_messages, with_answers
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "06_activations_and_architecture"
+
+CORRECT_ALTERNATIVES = {
+    "batch_norm_train": (
+        "def batch_norm_train(x, gamma, beta, eps=1e-5):\n"
+        "    var, mean = torch.var_mean(x, dim=0, correction=0)\n"
+        "    return torch.addcmul(beta, gamma, (x - mean) * torch.rsqrt(var + eps))"
+    ),
+    "ResidualBlock": (
+        "class ResidualBlock(nn.Module):\n"
+        "    def __init__(self, width):\n"
+        "        super().__init__()\n"
+        "        self.branch = nn.Sequential(nn.Linear(width, width), nn.ReLU())\n\n"
+        "    def forward(self, x):\n"
+        "        return self.branch(x) + x"
+    ),
+}
+
+# grade_id of the answer -> (wrong answer, test cell, words the failure message must contain)
+WRONG_ANSWERS = {
+    "batch_norm_train": (
+        "def batch_norm_train(x, gamma, beta, eps=1e-5):\n"
+        "    return gamma * (x - x.mean(0)) / torch.sqrt(x.var(0) + eps) + beta",
+        "test_batch_norm_train",
+        "BIASED batch variance",
+    ),
+    "ResidualBlock": (
+        "class ResidualBlock(nn.Module):\n"
+        "    def __init__(self, width):\n"
+        "        super().__init__()\n"
+        "        self.linear = nn.Linear(width, width)\n\n"
+        "    def forward(self, x):\n"
+        "        return torch.relu(x + self.linear(x))",
+        "test_ResidualBlock",
+        "ReLU is applied after the addition",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(released_course):
+    student_version = released_course.root / "course" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    released_course.submit("carol", ASSIGNMENT, with_answers(student_version, CORRECT_ALTERNATIVES))
+    released_course.submit("dave", ASSIGNMENT, with_answers(student_version, {k: v[0] for k, v in WRONG_ANSWERS.items()}))
+    released_course.autograde(ASSIGNMENT)
+    return released_course
+
+
+def test_correct_alternatives_earn_every_point(graded):
+    scores = graded.scores("carol", ASSIGNMENT)
+    assert scores and all(score == maximum for score, maximum in scores.values()), scores
+
+
+@pytest.mark.parametrize("answer", sorted(WRONG_ANSWERS))
+def test_wrong_answer_loses_its_points_with_a_hint(graded, answer):
+    _, test_cell, hint = WRONG_ANSWERS[answer]
+    score, maximum = graded.scores("dave", ASSIGNMENT)[test_cell]
+    assert maximum > 0 and score == 0, f"the wrong {answer} kept {score} of {maximum} points"
+    messages = error_messages(graded.autograded_notebook("dave", ASSIGNMENT), test_cell)
+    assert any(hint in message for message in messages), f"no hint {hint!r} in {messages}"
