@@ -20,11 +20,13 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: lab test release env clean-env
 
-# The environment: a virtual environment with the pinned versions, the helper package
+# The environment: Debian packages where we can install them (bubblewrap for the grader's
+# sandbox, chromium for the browser tests: scripts/install_system_packages.sh), then a virtual environment with the pinned versions, the helper package
 # (editable, so changes to deadrelu/ apply at once) and a named Jupyter kernel inside it.
 # It is rebuilt when requirements.txt or pyproject.toml change.
-$(INSTALLED): requirements.txt pyproject.toml
+$(INSTALLED): requirements.txt pyproject.toml scripts/install_system_packages.sh
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "The course needs Python 3.11, but $(PYTHON) is " + sys.version.split()[0] + ". Run: make $(MAKECMDGOALS) PYTHON=python3.11")'
+	@bash scripts/install_system_packages.sh
 	@echo "==> Creating $(VENV) and installing the pinned packages (about a minute)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --requirement requirements.txt

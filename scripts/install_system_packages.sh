@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Debian packages the course's tooling uses beyond Python:
+#   bubblewrap                   the sandbox `make grade` runs each submission in (autograder/)
+#   chromium, chromium-driver    the browser the end-to-end tests drive (tests/test_browser_*.py)
+# Installed with apt-get when we are root on a Debian-like system and a package is missing.
+# Elsewhere this only says what is missing: the grader and the browser tests say so again,
+# loudly, when they run (and fail where CI demands them).
+set -uo pipefail
+
+declare -A COMMAND_OF=([bubblewrap]=bwrap [chromium]=chromium [chromium-driver]=chromedriver)
+missing=()
+for package in bubblewrap chromium chromium-driver; do
+  command -v "${COMMAND_OF[$package]}" >/dev/null 2>&1 || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "==> Installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  if apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+    exit 0
+  fi
+  echo "WARNING: apt-get could not install ${missing[*]}" >&2
+else
+  echo "NOTE: not installed: ${missing[*]}. As root on Debian/Ubuntu: sudo apt-get install ${missing[*]}" >&2
+fi
+echo "      Without bubblewrap, 'make grade' grades without a sandbox (and refuses with --require-sandbox);" >&2
+echo "      without chromium, the browser tests are skipped (and fail with REQUIRE_BROWSER=1)." >&2
+exit 0
