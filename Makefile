@@ -1,7 +1,8 @@
 # The course's commands. Start here:
 #   make lab      set up (first time only) and open the course in JupyterLab
 #   make test     set up (first time only) and run every test
-# Instructors: make release (regenerate course/ from solutions/), make environment.yml.
+# Instructors: make release (regenerate course/ from solutions/), make grade SUBMISSIONS=<folder or zip>,
+#   make environment.yml.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -18,7 +19,7 @@ PYTEST_ARGS ?=
 # Tools started by the tools (nbgrader runs `alembic`, pytest runs `nbgrader`) come from the venv.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test release env clean-env
+.PHONY: lab test release grade env clean-env
 
 # The environment: Debian packages where we can install them (bubblewrap for the grader's
 # sandbox, chromium for the browser tests: scripts/install_system_packages.sh), then a virtual environment with the pinned versions, the helper package
@@ -52,6 +53,16 @@ release: $(INSTALLED)
 	  echo "==> nbgrader generate_assignment $$id"; \
 	  $(BIN)/nbgrader generate_assignment --force --log-level=WARN "$$id" || exit 1; \
 	done
+
+# Grade a class: every notebook in SUBMISSIONS (a folder <student>/<assignment>/<notebook>.ipynb,
+# default autograder/submitted, or an LMS zip), in parallel, each in a bubblewrap sandbox.
+# Writes autograder/grades.csv, autograder/test_results.csv, autograded notebooks and feedback.
+# Options: JOBS=2, GRADE_ARGS="--require-sandbox --cell-timeout 60 ..." (see: make grade GRADE_ARGS=--help)
+SUBMISSIONS ?=
+JOBS ?=
+GRADE_ARGS ?=
+grade: $(INSTALLED)
+	$(BIN)/python -m autograder.grade $(SUBMISSIONS) $(if $(JOBS),--jobs $(JOBS)) $(GRADE_ARGS)
 
 environment.yml: requirements.txt scripts/write_environment_yml.py
 	$(PYTHON) scripts/write_environment_yml.py
