@@ -13,29 +13,17 @@ import html
 from nbconvert.filters import markdown2html
 from nbgrader import utils
 
-from autograder.feedback import HideHiddenTests
+from autograder.feedback import HIDDEN_LINE, HideHiddenTests
 
 STATUS_COLOURS = {
     "passed": "#1a7f37", "failed": "#cf222e", "error": "#cf222e", "timeout": "#9a6700",
     "kernel_died": "#9a6700", "missing": "#6e7781", "tampered": "#8250df", "needs_manual_grade": "#0969da",
 }
-HIDDEN = "[hidden test line removed]"
-MIN_SECRET_LENGTH = 12
 
 
 def hidden_lines(source_notebook):
     """Lines of hidden-test source, long enough that finding one elsewhere means a leak."""
-    hider = HideHiddenTests()
-    lines = set()
-    for cell in source_notebook.cells:
-        if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
-            continue
-        visible = set(hider._strip_hidden(cell.source)[0].split("\n"))
-        for line in cell.source.split("\n"):
-            stripped = line.strip()
-            if len(stripped) >= MIN_SECRET_LENGTH and line not in visible and "HIDDEN TESTS" not in line:
-                lines.add(stripped)
-    return sorted(lines, key=len, reverse=True)
+    return HideHiddenTests().hidden_lines(source_notebook)
 
 
 class Redactor:
@@ -47,7 +35,7 @@ class Redactor:
             return text
         for line in self.secret_lines:
             if line in text:
-                text = text.replace(line, HIDDEN)
+                text = text.replace(line, HIDDEN_LINE)
         return text
 
 

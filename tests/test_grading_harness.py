@@ -171,7 +171,9 @@ def hostile_class(folder, listener, outside):
         "writes_outside": solved(relu=write_code),
         # 20. network
         "opens_network": solved(relu=network_code),
-        # 21. warnings and stderr must not cost points
+        # 21. printing the hidden tests that already ran (IPython keeps every cell in `In`)
+        "prints_history": solved(elu=ELU + "\nprint('\\n'.join(In))\n"),
+        # 22. warnings and stderr must not cost points
         "warns_on_stderr": solved(relu=(
             "import sys, warnings\n\n"
             "def relu(x):\n"
@@ -257,7 +259,7 @@ def graded_class(tmp_path_factory):
         _, alone_rows, alone_grades = run_grader(alone, root / "out-alone", root / "alone.db")
         started = time.monotonic()
         status, rows, grades = run_grader(submissions, root / "out", root / "gradebook.db")
-        MEASUREMENTS["hostile class graded (23 notebooks, 2 jobs)"] = f"{time.monotonic() - started:.0f} s"
+        MEASUREMENTS["hostile class graded (24 notebooks, 2 jobs)"] = f"{time.monotonic() - started:.0f} s"
     finally:
         listener.close()
     return {"status": status, "rows": rows, "grades": grades, "alone_rows": alone_rows, "alone_grades": alone_grades,
@@ -290,7 +292,7 @@ def cell_text(notebook, grade_id):
 def test_the_run_completes_and_grades_every_student(graded_class):
     assert graded_class["status"] == 0
     students = {row["student"] for row in graded_class["rows"]}
-    assert len(students) == 23
+    assert len(students) == 24
     for student in students:
         assert [row["test_id"] for row in graded_class["rows"] if row["student"] == student] == TESTS
 
@@ -314,7 +316,7 @@ def test_gradebook_agrees_with_grades_csv(graded_class):
             for test in [r for r in graded_class["rows"] if r["student"] == student]:
                 grade = gradebook.find_grade(test["test_id"], NOTEBOOK, ASSIGNMENT, student)
                 assert grade.auto_score == pytest.approx(float(test["points"]))
-        assert len(gradebook.students) == 23
+        assert len(gradebook.students) == 24
 
 
 def test_feedback_never_shows_hidden_tests(graded_class):
@@ -323,12 +325,23 @@ def test_feedback_never_shows_hidden_tests(graded_class):
     secrets = hidden_lines(nbformat.read(SOLUTION, as_version=4))
     assert len(secrets) > 10
     pages = list((graded_class["out"] / "feedback").rglob("*.html"))
-    assert len(pages) == 23
+    assert len(pages) == 24
     for page in pages:
         text = page.read_text()
         assert not [line for line in secrets if line in text], page
     text = (graded_class["out"] / "test_results.csv").read_text()
     assert not [line for line in secrets if line in text]
+
+
+def test_hidden_tests_printed_by_student_code_are_redacted(graded_class):
+    from autograder.report import hidden_lines
+
+    secrets = hidden_lines(nbformat.read(SOLUTION, as_version=4))
+    printed = cell_text(autograded(graded_class, "prints_history"), "elu")
+    assert [line for line in secrets if line in printed], "the student's code did print hidden tests (instructor's copy)"
+    page = (graded_class["out"] / "feedback" / "prints_history" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
+    assert "[hidden test line removed]" in page
+    assert statuses(graded_class, "prints_history") == ["passed"] * 4
 
 
 # --- one test per kind of hostile submission -----------------------------------------------------------
