@@ -16,6 +16,7 @@ Without Playwright or Chromium the tests are skipped with the reason; REQUIRE_BR
 """
 
 import re
+import shutil
 import time
 
 import pytest
@@ -49,6 +50,7 @@ def lab_server(tmp_path_factory):
     reason = browser_unavailable_reason()
     if reason:
         skip_or_fail(reason)
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # screenshots and logs of this run only
     root = scratch_course(tmp_path_factory.mktemp("lab-root"))
     server = LabServer(root, tmp_path_factory.mktemp("lab-home")).start()
     yield server
@@ -194,16 +196,15 @@ def drive_quiz(lab, quiz, label):
     """Pick each option of the first question in turn and click Check: feedback must come
     back every time, and exactly one option must be marked correct."""
     question = quiz.locator(".widget-radio-box").first
-    block = question.locator("xpath=..")
+    block = question.locator("xpath=ancestor::div[contains(concat(' ', @class, ' '), ' widget-vbox ')][1]")
     options = question.locator("label")
     verdicts = []
+    shows_verdict = "([block, shown]) => /Correct|Not quite/.test(block.innerText) === shown"
     for i in range(options.count()):
-        before = block.inner_text()
-        options.nth(i).click()
+        options.nth(i).click()  # choosing another option clears the last verdict
+        lab.page.wait_for_function(shows_verdict, arg=[block.element_handle(), False], timeout=30_000)
         block.get_by_role("button", name="Check").click()
-        lab.page.wait_for_function(
-            "([block, before]) => block.innerText !== before && /Correct|Not quite/.test(block.innerText)",
-            arg=[block.element_handle(), before], timeout=30_000)
+        lab.page.wait_for_function(shows_verdict, arg=[block.element_handle(), True], timeout=30_000)
         lab.wait_kernel_idle()
         verdicts.append("Correct" in block.inner_text())
     assert verdicts.count(True) == 1, f"{label}: the quiz's first question marked {verdicts} (one answer should be right)"
@@ -226,10 +227,8 @@ def test_solution_notebook_runs_in_jupyterlab_and_its_widgets_react(lab, assignm
     assert_no_errors(cells, widget_errors, path)
     assert all(c["count"] is not None for c in code), f"{path}: not every code cell ran"
 
-    widget_cells = [c for c in code if c["widgets"]]
-    assert widget_cells, f"{path}: no widget was displayed"
-    outputs = lab.widget_outputs()
-    assert outputs.count() >= len(widget_cells), f"{path}: {len(widget_cells)} widget outputs, {outputs.count()} rendered"
+    assert any(c["widgets"] for c in code), f"{path}: no widget was displayed"
+    outputs = lab.widget_outputs()  # the explorer, the quiz (and tqdm's progress bars, where still shown)
     explorers = [o for o in outputs.all() if o.locator("img.widget-image").count()]
     if assignment in QUIZ_NOTEBOOKS:
         changes = drive_quiz(lab, outputs.last, path)
@@ -255,7 +254,9 @@ def test_student_notebook_runs_until_the_first_exercise_stub(lab, assignment):
     failed = [c for c in code if c["errors"]]
     assert len(failed) == 1, f"{path}: expected Run All to stop at one error, got {[(c['index'], c['errors']) for c in failed]}"
     error_cell = failed[0]
-    assert error_cell["errors"][0].startswith("NotImplementedError"), f"{path}: cell {error_cell['index']}: {error_cell['errors']}"
+    # the stub raises NotImplementedError; a public check that calls it says so in its own words
+    assert re.match(r"NotImplementedError|AssertionError: .*is not implemented yet", error_cell["errors"][0]), (
+        f"{path}: cell {error_cell['index']} failed with {error_cell['errors']}, not with the exercise stub's NotImplementedError")
     next_stubs = [s for s in stubs if s > stubs[0]] + [len(cells)]
     assert stubs[0] <= error_cell["index"] < next_stubs[0], (
         f"{path}: the first error is in cell {error_cell['index']}, not at the first exercise (stub in cell {stubs[0]})")
