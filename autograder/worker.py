@@ -315,10 +315,18 @@ class Grader:
             if stop_status is None:
                 result["stopped"] = f"the kernel died after {last_label}"
                 stop_status, stop_message = "kernel_died", f"not run: the kernel died after {last_label}"
-        except Exception as error:  # the kernel never came up, a channel broke, ...
+        except Exception as error:  # the kernel never came up, stopped answering the probe, ...
             if stop_status is None:
-                result["stopped"] = f"grading stopped after {last_label}: {type(error).__name__}: {error}"[:500]
-                stop_status = "kernel_died" if "kernel" in str(error).lower() else "error"
+                try:
+                    alive = await km.is_alive()
+                except Exception:
+                    alive = False
+                what = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+                if not alive:
+                    stop_status, why = "kernel_died", "the kernel died"
+                else:
+                    stop_status, why = "timeout", "the kernel stopped answering"
+                result["stopped"] = f"{why} after {last_label} ({what})"[:500]
                 stop_message = f"not run: {result['stopped']}"
         finally:
             secret_path.unlink(missing_ok=True)

@@ -15,6 +15,7 @@ import csv
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -307,6 +308,18 @@ def test_well_behaved_students_get_what_they_get_alone(graded_class):
     assert "not implemented" in messages(graded_class, "stub")["test_relu"]
 
 
+def test_feedback_names_each_test_with_points_and_message(graded_class):
+    page = (graded_class["out"] / "feedback" / "stub" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
+    assert "Score: 0 / 8" in page
+    for test in TESTS:
+        assert f"<code>{test}</code>" in page
+    assert page.count("0 / 2") >= 4
+    assert "is not implemented yet" in page and "Hint:" in page
+    page = (graded_class["out"] / "feedback" / "good" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
+    assert "Score: 8 / 8" in page and page.count("2 / 2") >= 4
+    assert "(hidden tests ran here; their source is not shown)" in page
+
+
 def test_gradebook_agrees_with_grades_csv(graded_class):
     with Gradebook("sqlite:///" + str(graded_class["gradebook"])) as gradebook:
         for student, row in graded_class["grades"].items():
@@ -500,6 +513,23 @@ def test_lms_zip_is_collected_by_student_and_notebook(tmp_path):
     assert (tmp_path / "submitted" / "escape" / "01_relu_math" / "01_relu_math.ipynb").exists()
     assert not list(tmp_path.parent.glob("escape*"))
     assert {name for name, _ in skipped} == {"carol_notes.txt", "dave_99_unknown.ipynb"}
+
+
+def test_make_grade_is_wired_to_the_grader():
+    done = subprocess.run(["make", "-s", "grade", "GRADE_ARGS=--help"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "--require-sandbox" in done.stdout and "--jobs" in done.stdout
+
+
+def test_grading_without_the_sandbox_works_and_warns(tmp_path, capsys):
+    path = tmp_path / "submitted" / "alice" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(solved(), path)
+    status = grading.main([str(tmp_path / "submitted"), "--no-sandbox", "--out", str(tmp_path / "out"),
+                           "--gradebook", str(tmp_path / "gradebook.db"), "--quiet"])
+    assert status == 0
+    assert "WARNING: grading WITHOUT a sandbox" in capsys.readouterr().err
+    assert (tmp_path / "out" / "grades.csv").read_text().splitlines()[1] == "alice,01_relu_math,8,8,0"
 
 
 def test_require_sandbox_refuses_without_bubblewrap(tmp_path, monkeypatch, capsys):
