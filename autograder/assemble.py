@@ -20,6 +20,7 @@ import uuid
 
 import nbformat
 from nbgrader import utils
+from nbgrader.preprocessors import ClearHiddenTests
 
 KERNELSPEC = {"display_name": "Python 3 (deadrelu)", "language": "python", "name": "deadrelu"}
 
@@ -80,6 +81,16 @@ def _label(cell):
     return f"{kind} {meta.get('grade_id')!r}"
 
 
+def _as_released(cell):
+    """The source cell as students received it: hidden tests cut out (nbgrader's own preprocessor)."""
+    released, _ = ClearHiddenTests().preprocess_cell(copy.deepcopy(cell), {}, 0)
+    return released.source.strip()
+
+
+def _unchanged(student_cell, original):
+    return (student_cell.get("source", "") or "").strip() in {original.source.strip(), _as_released(original)}
+
+
 def _clean(cell):
     cell = copy.deepcopy(cell)
     if cell.cell_type == "code":
@@ -107,7 +118,7 @@ def assemble(source, submission):
     chosen = {}
     for grade_id, indices in candidates.items():
         original = by_id[grade_id]
-        unchanged = [i for i in indices if submission.cells[i].get("source", "") == original.source]
+        unchanged = [i for i in indices if _unchanged(submission.cells[i], original)]
         chosen[grade_id] = (unchanged or indices)[0]
 
     cells, placed, seen_answers = [], set(), set()
@@ -118,9 +129,9 @@ def assemble(source, submission):
                 original = by_id[grade_id]
                 if cell.get("cell_type") != original.cell_type:
                     repairs.append(f"{_label(original)}: its type was changed to {cell.get('cell_type')}; restored")
-                elif (cell.get("source", "") or "") != original.source and not utils.is_grade(original):
+                elif not _unchanged(cell, original) and not utils.is_grade(original):
                     repairs.append(f"{_label(original)}: edited; restored from the source")
-                elif (cell.get("source", "") or "") != original.source:
+                elif not _unchanged(cell, original):
                     repairs.append(f"{_label(original)}: edited; the instructor's test ran instead")
                 cells.append(copy.deepcopy(original))
                 placed.add(grade_id)

@@ -315,8 +315,10 @@ def test_feedback_names_each_test_with_points_and_message(graded_class):
         assert f"<code>{test}</code>" in page
     assert page.count("0 / 2") >= 4
     assert "is not implemented yet" in page and "Hint:" in page
+    assert "What the grader changed" not in page  # an untouched notebook needs no repairs
     page = (graded_class["out"] / "feedback" / "good" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
     assert "Score: 8 / 8" in page and page.count("2 / 2") >= 4
+    assert "What the grader changed" not in page
     assert "(hidden tests ran here; their source is not shown)" in page
 
 
@@ -410,6 +412,9 @@ def test_deleted_test_cell_is_put_back(graded_class):
 def test_edited_test_cell_is_restored(graded_class):
     assert statuses(graded_class, "edits_test") == ["failed", "passed", "passed", "passed"]
     assert score(graded_class, "edits_test") == 6
+    page = (graded_class["out"] / "feedback" / "edits_test" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
+    assert "test cell &#x27;test_relu&#x27;: edited; the instructor&#x27;s test ran instead" in page
+    assert "test_relu_grad&#x27;: edited" not in page
 
 
 def test_answer_typed_into_a_copied_test_cell_still_counts(graded_class):
