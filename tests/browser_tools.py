@@ -226,6 +226,7 @@ window.__course = {
         type: cell.type,
         count: cell.type === 'code' ? cell.executionCount : null,
         source: cell.sharedModel.getSource().slice(0, 200),
+        stub: cell.sharedModel.getSource().includes('raise NotImplementedError'),
         nbgrader: (cell.getMetadata && cell.getMetadata('nbgrader')) || {},
         outputTypes: outputs.map(o => o.output_type),
         errors: outputs.filter(o => o.output_type === 'error').map(o => `${o.ename}: ${o.evalue}`),
