@@ -248,8 +248,12 @@ window.__course = {
   widgetProblems(path) {
     const panel = this.panel(path);
     const texts = [...panel.node.querySelectorAll('.jp-OutputArea-output')].map(o => o.textContent);
+    // a top-level widget that fails shows "Error displaying widget"; a child widget inside a
+    // box, ipywidgets' error placeholder ("Click to show javascript error.")
+    const placeholders = [...panel.node.querySelectorAll('.jupyter-widgets-error-widget')].map(
+      () => "a widget failed to render: ipywidgets' error placeholder ('Click to show javascript error.')");
     return {
-      errors: texts.filter(t => t.includes('Error displaying widget')),
+      errors: texts.filter(t => t.includes('Error displaying widget')).concat(placeholders),
       loading: texts.filter(t => t.includes('Loading widget')),
     };
   },
@@ -393,7 +397,7 @@ def pick_other_option(select):
     return current, choice
 
 
-def full_page_screenshot(lab, name, max_height=12000):
+def full_page_screenshot(lab, name, max_height=16000):
     """A screenshot of the whole notebook: the window is made as tall as the notebook first
     (JupyterLab scrolls inside its own panel, so a plain full-page shot shows one screen)."""
     page = lab.page

@@ -81,12 +81,14 @@ def lab(request, browser, lab_server):
     page.on("pageerror", lambda error: console_errors.append(str(error)))
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
     failures_before = request.session.testsfailed
-    yield LabPage(page, lab_server, workspace=f"w{time.monotonic_ns()}")
+    lab = LabPage(page, lab_server, workspace=f"w{time.monotonic_ns()}")
+    yield lab
     if request.session.testsfailed > failures_before:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shot = ARTIFACTS / f"FAILED-{name}.png"
         try:
-            page.screenshot(path=str(shot))
+            page.keyboard.press("Escape")  # close an open menu; a dialog stays
+            # the whole notebook where one is open (the failure may be far below the fold)
+            shot = full_page_screenshot(lab, f"FAILED-{name}") if lab.path else lab.screenshot(f"FAILED-{name}")
             print(f"screenshot of the failure: {shot}")
         except Exception as error:  # the page itself may be what broke
             print(f"no screenshot ({error})")
