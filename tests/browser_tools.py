@@ -260,11 +260,20 @@ window.__course = {
 };
 """
 
+# ipywidgets shows an Image's bytes through a blob: URL and revokes the old URL when a new
+# value arrives, so a fetch can race a redraw: then read the new source and try again.
 IMAGE_SIGNATURE = """async (image) => {
-  if (!image.src) return null;
-  const bytes = await (await fetch(image.src)).arrayBuffer();
-  const digest = await crypto.subtle.digest('SHA-256', bytes);
-  return {src: image.src, sha256: [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join(''), bytes: bytes.byteLength};
+  for (let attempt = 0; ; attempt++) {
+    const src = image.src;
+    if (!src) return null;
+    try {
+      const bytes = await (await fetch(src)).arrayBuffer();
+      const digest = await crypto.subtle.digest('SHA-256', bytes);
+      return {src, sha256: [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join(''), bytes: bytes.byteLength};
+    } catch (error) {
+      if (attempt >= 5 || image.src === src) throw error;
+    }
+  }
 }"""
 
 

@@ -113,9 +113,11 @@ def validate(lab, path):
     lab.open_notebook(path)
     lab.page.locator(".jp-NotebookPanel-toolbar .validate-button").click()
     dialog = lab.page.locator(".jp-Dialog")
-    dialog.locator(".jp-Dialog-header", has_text="Validation Results").wait_for(timeout=180_000)
+    header = dialog.locator(".jp-Dialog-header", has_text="Validation")  # "Validation Results" or "Validation failed"
+    header.wait_for(timeout=180_000)
     body = dialog.locator(".jp-Dialog-body")
     text = body.inner_text()
+    assert header.inner_text().strip() == "Validation Results", f"Validate: {header.inner_text()}: {text[:2000]}"
     lab.screenshot(f"validate-{path.split('/')[0]}-{path.split('/')[1]}")
     outcome = dialog.locator(".validation-success, .validation-failed, .validation-changed, .validation-passed").first
     return (outcome.get_attribute("class") if outcome.count() else ""), text
