@@ -83,7 +83,11 @@ def time_bare(submissions, assignment):
     return time.perf_counter() - started
 
 
-def time_harness(folder, jobs, scratch):
+def time_harness(folder, jobs, scratch, assignment):
+    from autograder.grade import Course
+
+    # As for stock nbgrader (whose release is not timed): the assignment is in the gradebook already.
+    Course(gradebook=scratch / f"harness-{jobs}.db").ensure_gradebook([assignment])
     out = scratch / f"harness-{jobs}"
     command = [sys.executable, "-m", "autograder.grade", str(folder), "--jobs", str(jobs), "--out", str(out),
                "--gradebook", str(scratch / f"harness-{jobs}.db"), "--require-sandbox", "--quiet"]
@@ -107,8 +111,8 @@ def main():
         results = {}
         results["stock nbgrader autograde"] = time_stock(submissions, args.assignment, scratch)
         results["bare nbclient, sequential"] = time_bare(submissions, args.assignment)
-        results["harness --jobs 1"] = time_harness(folder, 1, scratch)
-        results[f"harness --jobs {cores}"] = time_harness(folder, cores, scratch)
+        results["harness --jobs 1"] = time_harness(folder, 1, scratch, args.assignment)
+        results[f"harness --jobs {cores}"] = time_harness(folder, cores, scratch, args.assignment)
         for name, seconds in results.items():
             print(f"  {name:<28} {seconds:7.1f} s   {seconds / args.students:5.2f} s per notebook")
         stock = results["stock nbgrader autograde"]

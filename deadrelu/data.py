@@ -13,8 +13,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 
 @dataclass
@@ -52,6 +50,8 @@ def load_digits_split(scaled=True, test_size=0.25, seed=0, images=False) -> Data
     X is (N, 64), or (N, 1, 8, 8) for a CNN when `images=True`.
     """
     _check_split_arguments(test_size, seed)
+    from sklearn.datasets import load_digits  # here, not at the top: scikit-learn takes ~0.8 s to import
+
     digits = load_digits()
     X = torch.tensor(digits.data, dtype=torch.float32)
     y = torch.tensor(digits.target, dtype=torch.int64)
@@ -102,6 +102,8 @@ def _blobs(n_samples, n_features, n_classes, spread, seed):
 
 def _split(X, y, test_size, seed) -> DataSplit:
     index = torch.arange(len(y))
+    from sklearn.model_selection import train_test_split
+
     train, test = train_test_split(index.numpy(), test_size=test_size, stratify=y.numpy(), random_state=seed)
     train, test = torch.as_tensor(train), torch.as_tensor(test)
     return DataSplit(X[train].contiguous(), y[train], X[test].contiguous(), y[test])
