@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,6 +144,40 @@ def with_answers(student_notebook, answers):
     if remaining:
         raise KeyError(f"no solution cells named {sorted(remaining)} in {student_notebook}")
     return notebook
+
+
+def exercise_round_trip(assignment, correct_alternatives, wrong_answers, students=("carol", "dave")):
+    """The module fixture and two tests every tests/test_exercises_0N_*.py shares.
+
+    One student hands in `correct_alternatives` (grade_id -> code) and must earn every point
+    through nbgrader's autograde; the other hands in `wrong_answers` (grade_id -> (code, test
+    cell, words of the hint)) and must lose each test's points with the hint in its message.
+    Assign the three results to module names `graded`, `test_correct_alternatives_earn_every_point`
+    and `test_wrong_answer_loses_its_points_with_a_hint`, so pytest finds them.
+    """
+    good, bad = students
+
+    @pytest.fixture(scope="module")
+    def graded(released_course):
+        student_version = released_course.root / "course" / assignment / f"{assignment}.ipynb"
+        released_course.submit(good, assignment, with_answers(student_version, correct_alternatives))
+        released_course.submit(bad, assignment, with_answers(student_version, {k: v[0] for k, v in wrong_answers.items()}))
+        released_course.autograde(assignment)
+        return released_course
+
+    def test_correct_alternatives_earn_every_point(graded):
+        scores = graded.scores(good, assignment)
+        assert scores and all(score == maximum for score, maximum in scores.values()), scores
+
+    @pytest.mark.parametrize("answer", sorted(wrong_answers))
+    def test_wrong_answer_loses_its_points_with_a_hint(graded, answer):
+        _, test_cell, hint = wrong_answers[answer]
+        score, maximum = graded.scores(bad, assignment)[test_cell]
+        assert maximum > 0 and score == 0, f"the wrong {answer} kept {score} of {maximum} points"
+        messages = error_messages(graded.autograded_notebook(bad, assignment), test_cell)
+        assert any(hint in message for message in messages), f"no hint {hint!r} in {messages}"
+
+    return graded, test_correct_alternatives_earn_every_point, test_wrong_answer_loses_its_points_with_a_hint
 
 
 def error_messages(notebook, grade_id):

@@ -6,7 +6,7 @@ earn every point, plausible wrong answers lose them with a hint naming the misco
 
 import pytest
 
-from course_tools import error_messages, with_answers
+from course_tools import exercise_round_trip
 
 pytestmark = pytest.mark.slow
 
@@ -39,24 +39,6 @@ WRONG_ANSWERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def graded(released_course):
-    student_version = released_course.root / "course" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    released_course.submit("carol", ASSIGNMENT, with_answers(student_version, CORRECT_ALTERNATIVES))
-    released_course.submit("dave", ASSIGNMENT, with_answers(student_version, {k: v[0] for k, v in WRONG_ANSWERS.items()}))
-    released_course.autograde(ASSIGNMENT)
-    return released_course
-
-
-def test_correct_alternatives_earn_every_point(graded):
-    scores = graded.scores("carol", ASSIGNMENT)
-    assert all(score == maximum for score, maximum in scores.values()), scores
-
-
-@pytest.mark.parametrize("answer", sorted(WRONG_ANSWERS))
-def test_wrong_answer_loses_its_points_with_a_hint(graded, answer):
-    _, test_cell, hint = WRONG_ANSWERS[answer]
-    score, maximum = graded.scores("dave", ASSIGNMENT)[test_cell]
-    assert maximum > 0 and score == 0, f"the wrong {answer} kept {score} of {maximum} points"
-    messages = error_messages(graded.autograded_notebook("dave", ASSIGNMENT), test_cell)
-    assert any(hint in message for message in messages), f"no hint {hint!r} in {messages}"
+graded, test_correct_alternatives_earn_every_point, test_wrong_answer_loses_its_points_with_a_hint = exercise_round_trip(
+    ASSIGNMENT, CORRECT_ALTERNATIVES, WRONG_ANSWERS
+)
