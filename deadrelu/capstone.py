@@ -8,7 +8,6 @@ every hidden layer at most `DEAD_LIMIT` dead on the training set and held-out ac
 least `ACCURACY_BAR`, within `STEP_BUDGET` optimizer steps.
 """
 
-import math
 from dataclasses import dataclass
 
 from .activations import ACTIVATIONS
@@ -16,7 +15,7 @@ from .data import load_digits_split
 from .initialization import INIT_SCHEMES
 from .models import NORMALIZATIONS, make_mlp
 from .monitor import scan
-from .training import OPTIMIZERS, train
+from .training import OPTIMIZERS, steps_per_epoch, train
 
 BROKEN_CONFIG = {
     "inputs": "raw",  # "raw" pixels 0..16, or "scaled" to 0..1
@@ -37,6 +36,7 @@ BROKEN_CONFIG = {
 DEAD_LIMIT = 0.05  # per hidden layer, on the training set after training
 ACCURACY_BAR = 0.95  # held-out accuracy
 STEP_BUDGET = 1000  # optimizer steps
+TRAINING_EXAMPLES = 1347  # the digits' training split (load_digits_split, test_size 0.25); tests check it
 CAUSES = (
     "inputs not scaled",
     "learning rate too high",
@@ -77,7 +77,7 @@ def check_config(config):
     for key in ("epochs", "batch_size", "warmup_steps"):
         if not isinstance(c[key], int) or c[key] < (0 if key == "warmup_steps" else 1):
             raise ValueError(f"{key} must be a non-negative int, got {c[key]!r}")
-    steps = c["epochs"] * math.ceil(1347 / c["batch_size"])  # the digits training split has 1,347 images
+    steps = c["epochs"] * steps_per_epoch(TRAINING_EXAMPLES, c["batch_size"])
     if steps > STEP_BUDGET:
         raise ValueError(f"{c['epochs']} epochs at batch size {c['batch_size']} is {steps} optimizer steps; the budget is {STEP_BUDGET}")
     return c

@@ -9,7 +9,7 @@ from .capstone import ACCURACY_BAR, BROKEN_CONFIG, DEAD_LIMIT, check_config
 from .data import load_digits_split
 from .models import make_mlp
 from .monitor import scan
-from .training import train
+from .training import steps_per_epoch, train
 from .widgets import figure_to_png
 
 
@@ -70,7 +70,7 @@ class CapstoneExplorer(widgets.VBox):
         c, data = self.config, self._data[self.inputs.value]
         model = make_mlp((data.n_features, *c["hidden"], data.n_classes), activation=c["activation"], normalization=c["normalization"],
                          residual=c["residual"], init=c["init"], bias_init=c["bias_init"], seed=self.seed)
-        steps = c["epochs"] * -(-len(data.y_train) // c["batch_size"])
+        steps = c["epochs"] * steps_per_epoch(len(data.y_train), c["batch_size"])
         self.progress.max, self.progress.value = steps, 0
         tick = lambda step, m, o: setattr(self.progress, "value", step) if step % 20 == 0 else None  # noqa: E731
         history = train(model, data, optimizer=c["optimizer"], lr=c["lr"], momentum=c["momentum"], warmup_steps=c["warmup_steps"],

@@ -42,12 +42,16 @@ class DataSplit:
         )
 
 
-def load_digits_split(scaled=True, test_size=0.25, seed=0, images=False) -> DataSplit:
+def load_digits_split(scaled=True, test_size=0.25, seed=0, images=False, standardized=False) -> DataSplit:
     """scikit-learn's 8x8 digits (1,797 examples, 10 classes), split with `seed`.
 
     Pixels are integers 0..16. `scaled=True` divides them by 16, so X lies in [0, 1];
     `scaled=False` keeps the raw 0..16 values, the "unscaled inputs" killer of notebook 02.
-    X is (N, 64), or (N, 1, 8, 8) for a CNN when `images=True`.
+    `standardized=True` centres every pixel on its training-set mean and divides it by its
+    training-set standard deviation (pixels that never vary, such as the corners, are only
+    centred), so the inputs are no longer all non-negative (notebooks 02 and 04); the test
+    set uses the training set's statistics. X is (N, 64), or (N, 1, 8, 8) for a CNN when
+    `images=True`.
     """
     _check_split_arguments(test_size, seed)
     from sklearn.datasets import load_digits  # here, not at the top: scikit-learn takes ~0.8 s to import
@@ -57,9 +61,27 @@ def load_digits_split(scaled=True, test_size=0.25, seed=0, images=False) -> Data
     y = torch.tensor(digits.target, dtype=torch.int64)
     if scaled:
         X = X / 16.0
+    split = _split(X, y, test_size, seed)
+    if standardized:
+        split = standardize(split)
     if images:
-        X = X.reshape(-1, 1, 8, 8)
-    return _split(X, y, test_size, seed)
+        split = DataSplit(split.X_train.reshape(-1, 1, 8, 8), split.y_train, split.X_test.reshape(-1, 1, 8, 8), split.y_test)
+    return split
+
+
+def standardize(data: DataSplit) -> DataSplit:
+    """Centre every feature on its training-set mean and scale it to unit training-set
+    standard deviation (a constant feature is only centred); the test set is transformed with
+    the training set's statistics, so nothing about it leaks into training."""
+    flat_train = data.X_train.reshape(len(data.X_train), -1)
+    mean = flat_train.mean(dim=0)
+    std = flat_train.std(dim=0)
+    std = torch.where(std > 0, std, torch.ones_like(std))
+
+    def transform(X):
+        return ((X.reshape(len(X), -1) - mean) / std).reshape(X.shape).contiguous()
+
+    return DataSplit(transform(data.X_train), data.y_train, transform(data.X_test), data.y_test)
 
 
 def make_gaussian_blobs(n_samples=1000, n_features=16, n_classes=4, spread=1.0, seed=0, test_size=0.25) -> DataSplit:

@@ -36,7 +36,7 @@ def run_seeds(build_model, data, seeds=(0, 1, 2), tau=0.1, progress=True, descri
 
     `train_kwargs` go to `training.train` (lr=, epochs=, optimizer=, ...); each run uses
     its own seed for the minibatch order too. Models whose loss diverged are measured as
-    they are (their units are usually all dead).
+    they are, and flagged `diverged`: `summary_row` and the claims leave them out of means.
     """
     results = []
     for seed in tqdm(list(seeds), desc=description, disable=not progress, leave=False):
@@ -58,6 +58,28 @@ def run_seeds(build_model, data, seeds=(0, 1, 2), tau=0.1, progress=True, descri
     return results
 
 
+def dead_percent(results, layer=0):
+    """Per-seed dead % of hidden layer `layer` (0 = first), in the order of the seeds."""
+    return [100 * r.dead_fraction[layer] for r in results]
+
+
+def dormant_percent(results, layer=0):
+    """Per-seed τ-dormant % of hidden layer `layer` (0 = first)."""
+    return [100 * r.dormant_fraction[layer] for r in results]
+
+
+def accuracy_percent(results):
+    """Per-seed held-out accuracy in %."""
+    return [100 * r.test_accuracy for r in results]
+
+
+def finished(results):
+    """The runs whose loss stayed finite. A diverged run's units are measured on weights full
+    of inf/nan, so its dead or dormant share means nothing (it often reads 0 %): summaries
+    leave those runs out and say how many there were."""
+    return [r for r in results if not r.diverged]
+
+
 def mean_and_spread(values):
     """Mean and sample standard deviation (0 for a single value)."""
     values = list(values)
@@ -66,15 +88,26 @@ def mean_and_spread(values):
 
 def summary_row(results, **label):
     """One table row: the label columns, then dead % per hidden layer (numbered 1, 2, ... in
-    forward order) and accuracy, as mean ± std over seeds."""
+    forward order) and accuracy, as mean ± std over seeds.
+
+    Diverged runs (see `finished`) are left out of the means; the "seeds" column then says
+    how many diverged ("5 (2 diverged)"), and every mean reads "diverged" when all did."""
     row = dict(label)
+    kept = finished(results)
     for i in range(len(results[0].layers)):  # by position, so models with extra modules line up
-        mean, spread = mean_and_spread(100 * r.dead_fraction[i] for r in results)
-        row[f"dead % hidden {i + 1}"] = f"{mean:.1f} ± {spread:.1f}"
-    mean, spread = mean_and_spread(100 * r.test_accuracy for r in results)
-    row["test accuracy %"] = f"{mean:.1f} ± {spread:.1f}"
-    row["seeds"] = len(results)
+        row[f"dead % hidden {i + 1}"] = _mean_text(100 * r.dead_fraction[i] for r in kept)
+    row["test accuracy %"] = _mean_text(100 * r.test_accuracy for r in kept)
+    lost = len(results) - len(kept)
+    row["seeds"] = f"{len(results)} ({lost} diverged)" if lost else len(results)
     return row
+
+
+def _mean_text(values):
+    values = list(values)
+    if not values:
+        return "diverged"
+    mean, spread = mean_and_spread(values)
+    return f"{mean:.1f} ± {spread:.1f}"
 
 
 def remedy_row(results, target_accuracy=None, **label):
@@ -82,7 +115,7 @@ def remedy_row(results, target_accuracy=None, **label):
     the seeds that reach it; "never" when none does) and the training time per run."""
     row = summary_row(results, **label)
     if target_accuracy is not None:
-        steps = [r.steps_to_accuracy(target_accuracy) for r in results]
+        steps = [r.steps_to_accuracy(target_accuracy) for r in finished(results)]
         reached = [s for s in steps if s is not None]
         key = f"steps to {100 * target_accuracy:.0f}% test acc."
         row[key] = "never" if not reached else f"{statistics.fmean(reached):.0f}" + ("" if len(reached) == len(steps) else f" ({len(reached)}/{len(steps)} seeds)")

@@ -95,7 +95,9 @@ class RecyclingExplorer(widgets.VBox):
         optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
         self._generator, self.recycle_steps = torch.Generator().manual_seed(seed), []
         tracker = DeadUnitTracker(model, every=self.every, probe=self.data.X_train)
-        steps = self.epochs * -(-len(self.data.y_train) // self.batch_size)
+        from .training import steps_per_epoch
+
+        steps = self.epochs * steps_per_epoch(len(self.data.y_train), self.batch_size)
         self.progress.max, self.progress.value = steps, 0
         self.history = self._train(model, self.data, optimizer=optimizer, epochs=self.epochs, batch_size=self.batch_size,
                                    tracker=tracker, eval_every=self.every, seed=seed, progress=False, callbacks=[self._callback])

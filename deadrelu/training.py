@@ -54,13 +54,50 @@ def evaluate_accuracy(model, X, y, batch_size=2048):
         model.train(was_training)
 
 
+def steps_per_epoch(n_examples, batch_size, drop_last=True):
+    """Optimizer steps in one pass over `n_examples` at `batch_size`: the one rule of the course.
+
+    With `drop_last=True` (the default of `train`) an epoch is only full batches,
+    n_examples // batch_size of them; the leftover examples (3 of the digits' 1,347 at
+    batch 32) wait for the next epoch's shuffle. With `drop_last=False` the leftover
+    examples form one short last batch, ceil(n_examples / batch_size) steps in all.
+    A set smaller than one batch is a single (short) batch either way.
+    """
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    if not isinstance(n_examples, int) or isinstance(n_examples, bool) or n_examples < 1:
+        raise ValueError(f"n_examples must be an int >= 1, got {n_examples!r}")
+    if drop_last and n_examples >= batch_size:
+        return n_examples // batch_size
+    return math.ceil(n_examples / batch_size)
+
+
 def make_optimizer(name, parameters, lr, momentum=0.0, weight_decay=0.0):
+    """`parameters` may be parameters or param groups (dicts with their own "lr")."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}")
     kwargs = {"lr": lr, "weight_decay": weight_decay}
     if name in ("sgd", "rmsprop"):
         kwargs["momentum"] = momentum
     return OPTIMIZERS[name](parameters, **kwargs)
+
+
+def layer_parameter_groups(model, lr, lr_scale):
+    """Param groups giving the parameters of each module named in `lr_scale` the learning
+    rate lr * factor ({"0": 0.25}: the first Linear of a flat MLP at a quarter of the rate);
+    every other parameter keeps `lr`. The seed article's "different layers might need
+    different rates" (notebook 04)."""
+    modules = dict(model.named_modules())
+    unknown = sorted(set(lr_scale) - set(modules))
+    if unknown:
+        raise ValueError(f"lr_scale names {unknown}, which are not modules of the model; its modules are {sorted(m for m in modules if m)}")
+    groups, taken = [], set()
+    for name, factor in lr_scale.items():
+        params = [p for p in modules[name].parameters() if id(p) not in taken]
+        taken.update(id(p) for p in params)
+        groups.append({"params": params, "lr": lr * factor})
+    rest = [p for p in model.parameters() if id(p) not in taken]
+    return ([{"params": rest, "lr": lr}] if rest else []) + groups
 
 
 def train(
@@ -72,8 +109,10 @@ def train(
     epochs=None,
     steps=None,
     batch_size=64,
+    drop_last=True,
     momentum=0.0,
     weight_decay=0.0,
+    lr_scale=None,
     warmup_steps=0,
     clip_grad_norm=None,
     eval_every=None,
@@ -94,14 +133,21 @@ def train(
     model; `callbacks` are called as `callback(step, model, optimizer)` after every step
     (e.g. ReDo's recycling). Test accuracy is measured every `eval_every` steps and at the end.
 
+    `lr_scale`: per-layer learning rates, {module name: factor} (see `layer_parameter_groups`);
+    `momentum` and `weight_decay` go to the optimizer (momentum for SGD and RMSprop).
+
     `record_update_ratio`: record, for every weight matrix, the size of each step relative to
     the weights, ||ΔW|| / ||W|| (CS231n's early warning: about 1e-3 is healthy), in
     `History.update_ratio`.
 
-    For models with batch norm, the last batch of an epoch is skipped when it is smaller than
-    `batch_size` (the digits' 1,347 training images leave 3 over at batch 32): batch norm
-    would normalise with the mean and variance of those few examples and fold them into its
-    running statistics, which the model then uses in eval mode.
+    `drop_last` (default True): every optimizer step sees exactly `batch_size` examples; the
+    last batch of an epoch, when it is smaller, is skipped (those examples are reshuffled into
+    the next epoch), for every model. The digits' 1,347 training images leave 3 over at batch
+    32, and one gradient step on 3 examples is so noisy that at a high learning rate it kills
+    units by itself (notebook 02, "one noisy step"); with batch norm it would also fold the
+    statistics of 3 examples into the running averages. `drop_last=False` keeps the short
+    batch, as `torch.utils.data.DataLoader(drop_last=False)` does. Steps per epoch:
+    `steps_per_epoch(len(X_train), batch_size, drop_last)`.
 
     `num_threads`: PyTorch threads while training (restored afterwards; None leaves them).
     The course's models are tiny, and for them one thread is faster than several: the
@@ -112,16 +158,16 @@ def train(
     X, y = data.X_train, data.y_train
     if len(X) != len(y):
         raise ValueError(f"X_train has {len(X)} examples but y_train has {len(y)}")
-    uses_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
-    if uses_batch_norm and len(X) >= batch_size:
-        steps_per_epoch = len(X) // batch_size  # the short last batch is skipped (see below)
-    else:
-        steps_per_epoch = math.ceil(len(X) / batch_size)
-    total_steps = steps if steps is not None else epochs * steps_per_epoch
+    epoch_steps = steps_per_epoch(len(X), batch_size, drop_last)
+    full_batches_only = drop_last and len(X) >= batch_size
+    total_steps = steps if steps is not None else epochs * epoch_steps
     if isinstance(optimizer, torch.optim.Optimizer):
+        if lr_scale:
+            raise ValueError("lr_scale builds the optimizer's param groups; with a ready optimizer, give it the groups yourself")
         opt = optimizer
     else:
-        opt = make_optimizer(optimizer, model.parameters(), lr, momentum, weight_decay)
+        parameters = layer_parameter_groups(model, lr, lr_scale) if lr_scale else model.parameters()
+        opt = make_optimizer(optimizer, parameters, lr, momentum, weight_decay)
     scheduler = None
     if warmup_steps:
         scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warmup_steps))
@@ -143,8 +189,8 @@ def train(
         while step < total_steps and not history.diverged:
             order = torch.randperm(len(X), generator=generator)
             for batch in order.split(batch_size):
-                if len(batch) < batch_size and uses_batch_norm and len(X) >= batch_size:
-                    continue  # batch statistics of a few leftover examples are noise (see docstring)
+                if len(batch) < batch_size and full_batches_only:
+                    break  # the short last batch: skipped unless drop_last=False (see docstring)
                 loss = loss_fn(model(X[batch]), y[batch])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

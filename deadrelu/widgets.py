@@ -158,7 +158,9 @@ class LearningRateExplorer(widgets.VBox):
         start = time.perf_counter()
         model = self.build_model(self.seed.value)
         tracker = DeadUnitTracker(model, every=self.every, probe=self.data.X_train)  # dead on the whole training set
-        steps = self.epochs * -(-len(self.data.y_train) // self.batch_size)
+        from .training import steps_per_epoch
+
+        steps = self.epochs * steps_per_epoch(len(self.data.y_train), self.batch_size)
         self.progress.max, self.progress.value = steps, 0
         self.history = self._train(
             model, self.data, lr=self.lr.value, epochs=self.epochs, batch_size=self.batch_size, tracker=tracker,

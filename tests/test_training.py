@@ -1,6 +1,5 @@
 """The training loop: seeded, the knobs do what they say, tracking and callbacks are wired in."""
 
-import math
 
 import matplotlib
 import pytest
@@ -10,7 +9,7 @@ from torch import nn
 from deadrelu.data import load_digits_split
 from deadrelu.tracking import DeadUnitTracker
 from deadrelu.tracking_plots import plot_colorful_dimension, plot_dead_over_steps, plot_firing_heatmap
-from deadrelu.training import evaluate_accuracy, train
+from deadrelu.training import evaluate_accuracy, steps_per_epoch, train
 
 matplotlib.use("Agg")
 
@@ -34,7 +33,7 @@ def test_same_seed_same_run_different_seed_different_run(digits):
 def test_learns_the_digits(digits):
     history = train(small_mlp(), digits, lr=0.2, epochs=15, batch_size=32, eval_every=50, progress=False)
     assert history.final_test_accuracy > 0.9
-    assert len(history.steps) == 15 * math.ceil(len(digits.y_train) / 32)
+    assert len(history.steps) == 15 * (len(digits.y_train) // 32)  # full batches only
     assert history.eval_steps[-1] == history.steps[-1]
     assert history.steps_to_accuracy(0.5) is not None and history.steps_to_accuracy(1.01) is None
 
@@ -139,12 +138,73 @@ def test_update_ratio_is_the_step_size_relative_to_the_weights(digits):
     assert train(small_mlp(), digits, steps=1, progress=False).update_ratio == {}
 
 
-def test_batch_norm_models_skip_the_short_last_batch(digits):
+def batch_sizes_seen(model):
+    """Sizes of the batches `model` runs on in training mode (a forward pre-hook records them)."""
     sizes = []
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(64, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 10))
     model.register_forward_pre_hook(lambda m, inputs: sizes.append(len(inputs[0])) if m.training else None)
-    history = train(model, digits, lr=0.1, epochs=2, batch_size=32, progress=False)
-    assert set(sizes) == {32} and len(history.steps) == 2 * (len(digits.y_train) // 32)
-    sizes.clear()
-    train(small_mlp(), digits, lr=0.1, epochs=1, batch_size=32, progress=False)  # no batch norm: every example is used
+    return sizes
+
+
+@pytest.mark.parametrize("with_batch_norm", [False, True])
+def test_no_short_batch_unless_asked_for_one_rule_for_every_model(digits, with_batch_norm):
+    torch.manual_seed(0)
+    middle = [nn.BatchNorm1d(16)] if with_batch_norm else []
+    model = nn.Sequential(nn.Linear(64, 16), *middle, nn.ReLU(), nn.Linear(16, 10))
+    sizes = batch_sizes_seen(model)
+    history = train(model, digits, lr=0.1, epochs=3, batch_size=32, progress=False)
+    assert len(digits.y_train) % 32 == 3  # the digits' 1,347 images leave 3 over at batch 32
+    assert set(sizes) == {32}, f"train ran batches of {sorted(set(sizes))} examples; it was asked for 32"
+    assert len(history.steps) == 3 * steps_per_epoch(len(digits.y_train), 32) == 3 * 42
+
+
+def test_drop_last_false_keeps_the_short_batch_and_still_uses_every_example_once_per_epoch(digits):
+    model = small_mlp()
+    sizes = batch_sizes_seen(model)
+    history = train(model, digits, lr=0.1, epochs=2, batch_size=32, drop_last=False, progress=False)
+    assert sizes == ([32] * 42 + [3]) * 2
+    assert len(history.steps) == 2 * steps_per_epoch(len(digits.y_train), 32, drop_last=False) == 2 * 43
+
+
+def test_skipped_examples_are_reshuffled_into_the_next_epoch(digits):
+    """drop_last skips different examples each epoch (a fresh permutation), so none is lost for good."""
+    seen = []
+    model = small_mlp()
+    model.register_forward_pre_hook(lambda m, inputs: seen.append(inputs[0].sum(dim=1)) if m.training else None)
+    train(model, digits, lr=0.0, epochs=4, batch_size=32, progress=False)
+    per_epoch = [torch.cat(seen[i * 42:(i + 1) * 42]) for i in range(4)]
+    assert all(len(e) == 42 * 32 for e in per_epoch)
+    assert len({tuple(sorted(e.tolist())) for e in per_epoch}) > 1
+
+
+def test_a_set_smaller_than_a_batch_is_one_short_batch(digits):
+    from deadrelu.data import DataSplit
+
+    tiny = DataSplit(digits.X_train[:10], digits.y_train[:10], digits.X_test, digits.y_test)
+    model = small_mlp()
+    sizes = batch_sizes_seen(model)
+    history = train(model, tiny, lr=0.1, epochs=2, batch_size=32, progress=False)
+    assert sizes == [10, 10] and len(history.steps) == 2
+
+
+@pytest.mark.parametrize("n, batch, drop_last, expected", [(1347, 32, True, 42), (1347, 32, False, 43), (1344, 32, True, 42),
+                                                          (1344, 32, False, 42), (10, 32, True, 1), (10, 32, False, 1)])
+def test_steps_per_epoch(n, batch, drop_last, expected):
+    assert steps_per_epoch(n, batch, drop_last) == expected
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+def test_steps_per_epoch_rejects_a_bad_batch_size(bad):
+    with pytest.raises(ValueError, match="batch_size"):
+        steps_per_epoch(100, bad)
+
+
+def test_per_layer_learning_rates(digits):
+    model = small_mlp()
+    seen = {}
+    train(model, digits, lr=0.4, lr_scale={"0": 0.25}, steps=1, progress=False,
+          callbacks=[lambda step, m, opt: seen.update({id(p): g["lr"] for g in opt.param_groups for p in g["params"]})])
+    assert seen[id(model[0].weight)] == seen[id(model[0].bias)] == pytest.approx(0.1)
+    assert seen[id(model[2].weight)] == seen[id(model[4].bias)] == pytest.approx(0.4)
+    assert len(seen) == len(list(model.parameters()))
+    with pytest.raises(ValueError, match="not modules of the model"):
+        train(small_mlp(), digits, lr=0.4, lr_scale={"fc1": 0.5}, steps=1, progress=False)
