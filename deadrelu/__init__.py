@@ -11,7 +11,9 @@ One idea per module:
     tracking         DeadUnitTracker: dead units over training steps
     tracking_plots   plots of that tracking
     monitor_dashboard  one layer's dormant scores: plot and dashboard explorer  (notebook 03)
-    training         train(): the seeded training loop
+    training         train(): the seeded training loop, steps_per_epoch (full batches only by default)
+    claims           claim, claim_difference: every result the prose states, checked when it runs
+    sweeps           save_sweep, load_sweep: stored results of sweeps too big for a notebook
     recycling        recycle_dormant (ReDo)                                      (notebook 07)
     pruning          prune_dead                                                  (notebook 07)
     continual_backprop, recycling_explorer   continual backprop; the recycling explorer (notebook 07)

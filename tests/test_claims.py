@@ -60,3 +60,27 @@ def test_claim_difference_prints_both_sides_or_fails_with_the_statement(capsys):
         compare([1, 2], [1, 2, 3])
     with pytest.raises(ValueError, match="expected must be"):
         claim_difference("x", [1], [2], "smaller")
+
+
+@pytest.mark.slow
+def test_a_claim_that_stops_holding_fails_the_notebook_run_with_its_words(tmp_path):
+    import nbformat
+    from nbclient.exceptions import CellExecutionError
+
+    from course_tools import execute_notebook
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "deadrelu", "display_name": "Python 3 (deadrelu)", "language": "python"}
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("The first layer loses between 25 and 65 % of its units."),
+        nbformat.v4.new_code_cell("from deadrelu.claims import claim\n"
+                                  "claim('the first layer loses between 25 and 65 % of its units', 12.0, between=(25, 65), unit='%')"),
+        nbformat.v4.new_code_cell("print('never reached')"),
+    ]
+    path = tmp_path / "drifted.ipynb"
+    nbformat.write(notebook, path)
+    with pytest.raises(CellExecutionError) as failure:
+        execute_notebook(path)
+    message = str(failure.value)
+    assert "ClaimNotSupported" in message and "the first layer loses between 25 and 65 % of its units" in message
+    assert "measured 12.0 %" in message

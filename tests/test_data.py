@@ -136,3 +136,18 @@ def test_bad_synthetic_arguments_are_refused_with_the_reason():
 def test_datasplit_is_a_plain_dataclass():
     split = DataSplit(torch.zeros(3, 2), torch.tensor([0, 1, 2]), torch.zeros(1, 2), torch.tensor([1]))
     assert (split.n_features, split.n_classes) == (2, 3)
+
+
+def test_standardized_digits_are_centred_with_training_statistics_only():
+    plain = load_digits_split(seed=0)
+    standard = load_digits_split(standardized=True, seed=0)
+    assert torch.equal(plain.y_train, standard.y_train) and torch.equal(plain.y_test, standard.y_test)
+    mean, std = standard.X_train.mean(dim=0), standard.X_train.std(dim=0)
+    assert mean.abs().max() < 1e-5
+    constant = plain.X_train.std(dim=0) == 0  # e.g. the top-left corner pixel is 0 in every training image
+    assert constant.any() and torch.allclose(std[~constant], torch.ones_like(std[~constant]), atol=1e-5)
+    assert (standard.X_train < 0).any()  # no longer all non-negative
+    expected_test = (plain.X_test - plain.X_train.mean(dim=0)) / torch.where(constant, 1.0, plain.X_train.std(dim=0))
+    assert torch.allclose(standard.X_test, expected_test, atol=1e-5)  # the test set uses the training set's statistics
+    images = load_digits_split(standardized=True, images=True, seed=0)
+    assert images.X_train.shape[1:] == (1, 8, 8) and torch.equal(images.X_train.reshape(len(images.X_train), -1), standard.X_train)
