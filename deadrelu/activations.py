@@ -23,12 +23,6 @@ class ActivationSpec:
     note: str = ""
 
 
-def _prelu(slope):
-    module = nn.PReLU(init=slope)
-    module.requires_grad_(False)  # drawn at its initial slope; training would learn it
-    return module
-
-
 ACTIVATIONS: dict[str, ActivationSpec] = {
     spec.name: spec
     for spec in [
@@ -38,7 +32,7 @@ ACTIVATIONS: dict[str, ActivationSpec] = {
             note="slope a for x < 0 (Maas et al. 2013; CS231n)",
         ),
         ActivationSpec(
-            "PReLU", _prelu, "init", 0.25, (0.0, 0.5),
+            "PReLU", lambda a: nn.PReLU(init=a), "init", 0.25, (0.0, 0.5),
             note="like LeakyReLU but the slope is learned, initialised at 0.25 (He et al. 2015)",
         ),
         ActivationSpec(
@@ -60,7 +54,12 @@ ACTIVATIONS: dict[str, ActivationSpec] = {
 
 
 def get_activation(name: str, parameter: float | None = None) -> nn.Module:
-    """Build the activation called `name`, with `parameter` or PyTorch's default."""
+    """Build the activation called `name`, with `parameter` or PyTorch's default.
+
+    Every call builds a new module, so each layer of a model gets its own. "PReLU" is a
+    plain `nn.PReLU`: one slope, a learnable parameter that starts at `parameter` (0.25)
+    and that an optimizer over `model.parameters()` trains (notebook 06 shows the learned
+    slopes)."""
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
     spec = ACTIVATIONS[name]
@@ -89,7 +88,8 @@ def negative_side_table(points=(-1.0, -6.0)):
     """Each activation's gradient at negative inputs `points`, with PyTorch's defaults.
 
     The gradient there is the learning signal of a unit whose pre-activations all land
-    there: 0 means it cannot recover. Returns a list of dict rows (see `tables.Table`).
+    there: 0 means it cannot recover; a negative gradient (GELU, SiLU left of their minimum)
+    pushes the pre-activation further down. Returns a list of dict rows (see `tables.Table`).
     """
     rows = []
     x = torch.tensor([float(p) for p in points])
@@ -103,7 +103,9 @@ def negative_side_table(points=(-1.0, -6.0)):
             row["for x < 0"] = "exactly 0: no recovery"
         elif torch.allclose(gradient, gradient[0].expand_as(gradient)):
             row["for x < 0"] = "constant slope"
+        elif (gradient < 0).any():
+            row["for x < 0"] = "negative below its minimum, then fades to 0"  # GELU, SiLU: not monotonic
         else:
-            row["for x < 0"] = "shrinks toward 0"
+            row["for x < 0"] = "positive, shrinks toward 0"
         rows.append(row)
     return rows

@@ -9,7 +9,6 @@ import time
 
 import ipywidgets as widgets
 from matplotlib.figure import Figure
-from torch import nn
 
 from .architecture_plots import dead_per_layer, gradient_norms, plot_dead_per_layer, plot_gradient_flow
 from .models import make_mlp
@@ -18,6 +17,7 @@ from .widgets import figure_to_png
 
 EXPLORER_ACTIVATIONS = ("ReLU", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "SiLU")
 NORMALIZATION_CHOICES = (("no normalization", None), ("batch norm", "batch"), ("layer norm", "layer"))
+RESIDUAL_CHOICES = (("no skips", False), ("skips: x + ReLU(Wx)", True), ("skips: x + W2·ReLU(W1x)", "standard"))
 STYLES = {
     "at initialisation": {"color": "0.55", "ls": "--"},
     "after training": {"color": "C3"},
@@ -25,19 +25,15 @@ STYLES = {
 
 
 def build_deep_mlp(n_features, n_classes, depth, width, activation, normalization, residual, seed):
-    """`make_mlp` with `depth` hidden layers of `width`; PReLU slopes are learned here (make_mlp
-    builds them frozen at 0.25, the way notebook 01 plots them)."""
-    model = make_mlp((n_features,) + (width,) * depth + (n_classes,), activation, normalization, residual, seed=seed)
-    for module in model.modules():
-        if isinstance(module, nn.PReLU):
-            module.requires_grad_(True)
-    return model
+    """`make_mlp` with `depth` hidden layers of `width` (`residual`: False, True or "standard",
+    see `models.make_mlp`); PReLU slopes are learned, as everywhere."""
+    return make_mlp((n_features,) + (width,) * depth + (n_classes,), activation, normalization, residual, seed=seed)
 
 
 class ArchitectureExplorer(widgets.VBox):
-    """Pick an activation, a normalization, residual connections on or off, the depth and the
-    learning rate; the MLP (`width` units per hidden layer) retrains for `steps` plain-SGD steps
-    (batch 32, seed `seed`) and the figure shows, per layer, dead units (τ-dormant for signed
+    """Pick an activation, a normalization, the residual block (none, x + ReLU(Wx) or the
+    standard x + W2·ReLU(W1x)), the depth and the learning rate; the MLP (`width` units per
+    hidden layer) retrains for `steps` plain-SGD steps (batch 32, seed `seed`) and the figure shows, per layer, dead units (τ-dormant for signed
     activations) and the gradient norm, at initialisation and after training.
 
     Dead units at initialisation are measured with the batch's own statistics
@@ -51,10 +47,12 @@ class ArchitectureExplorer(widgets.VBox):
             raise ValueError(f"unknown activation {activation!r}; choose one of {list(EXPLORER_ACTIVATIONS)}")
         if normalization not in dict(NORMALIZATION_CHOICES).values():
             raise ValueError(f"unknown normalization {normalization!r}; choose None, 'batch' or 'layer'")
+        if residual not in dict(RESIDUAL_CHOICES).values():
+            raise ValueError(f"unknown residual {residual!r}; choose False, True (x + ReLU(Wx)) or 'standard'")
         self.data, self.width, self.steps, self.seed = data, width, steps, seed
         self.activation = widgets.Dropdown(options=list(EXPLORER_ACTIVATIONS), value=activation, description="activation")
         self.normalization = widgets.Dropdown(options=list(NORMALIZATION_CHOICES), value=normalization, description="normalization")
-        self.residual = widgets.Checkbox(value=residual, description="residual connections")
+        self.residual = widgets.Dropdown(options=list(RESIDUAL_CHOICES), value=residual, description="residual")
         self.depth = widgets.IntSlider(value=depth, min=2, max=16, description="hidden layers", continuous_update=False)
         self.lr = widgets.FloatLogSlider(value=lr, base=10, min=-2.5, max=0, step=0.1, description="lr",
                                          continuous_update=False, readout_format=".3g")
@@ -117,7 +115,8 @@ class ArchitectureExplorer(widgets.VBox):
         else:
             verdict = f"test accuracy {100 * history.final_test_accuracy:.1f}% after {history.steps[-1]} steps"
         norm = dict((v, k) for k, v in NORMALIZATION_CHOICES)[self.normalization.value]
-        setting = (f"{self.activation.value}, {norm}, {'residual' if self.residual.value else 'plain'}, "
+        skips = dict((v, k) for k, v in RESIDUAL_CHOICES)[self.residual.value]
+        setting = (f"{self.activation.value}, {norm}, {skips}, "
                    f"{self.depth.value} hidden layers of {self.width}, lr {self.lr.value:.3g}")
         self._figure.suptitle(f"{setting}: {verdict}", fontsize=10)
         self.summary.value = (

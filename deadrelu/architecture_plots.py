@@ -1,7 +1,8 @@
 """Layer-by-layer views of a network: gradient norm and dead units per layer, and dead units
 against depth (notebook 06_activations_and_architecture, and its explorer).
 
-Two measurements and three plots. Every plot takes `ax=None` and returns the figure; its
+Measurements per layer (gradient norm, dead %, never-positive %, constant-output %) and
+three plots. Every plot takes `ax=None` and returns the figure; its
 curves are given as {label: per-seed lists}, drawn as the mean over seeds with a band
 (min to max for gradient norms, ± one standard deviation for dead %), so one seed and
 several seeds are drawn the same way.
@@ -11,6 +12,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
+from .models import hidden_activations
 from .monitor import DeadUnitMonitor, scan
 
 
@@ -67,6 +69,91 @@ def dead_per_layer(model, X, tau=0.1, batch_statistics=False):
     finally:
         _restore_buffers(model, saved)
         model.train(was_training)
+
+
+def never_positive_per_layer(model, X):
+    """% of the units of each activation layer whose output is never > 0 on X (eval mode).
+
+    For ReLU these are the dead units. For every other member of the family (Leaky ReLU,
+    PReLU, ELU, SELU, GELU, SiLU) the output is > 0 exactly when the pre-activation is, so
+    these are the units whose pre-activation is <= 0 on every input: the units that would
+    be dead if the activation were ReLU, now working only through the negative side.
+    """
+    return [100 * int((layer.firing_rate == 0).sum()) / layer.units for layer in scan(model, X).layers]
+
+
+def constant_per_layer(model, X):
+    """% of the units of each activation layer whose output is the same number for every
+    example of X (eval mode): a dead ReLU unit (always 0), or a unit stuck where its
+    activation is flat (an ELU unit at -alpha, whose gradient alpha*exp(z) underflows to 0).
+
+    τ-dormant misses the second kind when a whole layer is stuck alike: it compares each
+    unit with its layer's average. The model's train/eval mode is restored.
+    """
+    outputs = []
+    handles = [module.register_forward_hook(lambda module, inputs, output: outputs.append(output))
+               for _, module in hidden_activations(model)]  # the hook returns None: outputs unchanged
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(X)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return [100 * int((h.amax(dim=0) == h.amin(dim=0)).sum()) / h.shape[1] for h in outputs]
+
+
+class KeepModels:
+    """A `training.train` callback that keeps every model it trains (the same object trains
+    on, so after the run it is the trained model), to look inside them afterwards:
+    `run_seeds(..., callbacks=[keep])`, then `keep.models[i]` belongs to the i-th seed."""
+
+    def __init__(self):
+        self.models = []
+
+    def __call__(self, step, model, optimizer):
+        if step == 1:
+            self.models.append(model)
+
+
+def measure_runs(runs, models, X):
+    """Per-seed measurements of trained runs (`experiments.RunResult`s and their models, from
+    `KeepModels`), as {measurement: [one value per seed]}; what notebook 06's tables and
+    stored sweep (`scripts/sweeps/06_activations.py`) hold:
+
+    dead_k, dormant_k, never_positive_k, constant_k (% of hidden layer k = 1, 2, ...; dead is
+    τ-dormant for activations that can be negative), accuracy (test %), steps_to_90,
+    diverged, largest_weight (largest |parameter|), prelu_slopes (the learned slope of each
+    PReLU layer, None without PReLU) and ms_per_step (training time per step).
+
+    A diverged run's weights are inf/nan: its unit measurements and largest weight are None.
+    """
+    if len(runs) != len(models):
+        raise ValueError(f"got {len(runs)} runs but {len(models)} models: keep the models with KeepModels")
+    layers = len(runs[0].layers)
+    keys = [f"{kind}_{k + 1}" for kind in ("dead", "dormant", "never_positive", "constant") for k in range(layers)]
+    result = {key: [] for key in keys + ["accuracy", "steps_to_90", "diverged", "largest_weight", "prelu_slopes", "ms_per_step"]}
+    for run, model in zip(runs, models):
+        finite = not run.diverged
+        values = {
+            "dead": [100 * f for f in run.dead_fraction],
+            "dormant": [100 * f for f in run.dormant_fraction],
+            "never_positive": never_positive_per_layer(model, X) if finite else None,
+            "constant": constant_per_layer(model, X) if finite else None,
+        }
+        for kind, per_layer in values.items():
+            for k in range(layers):
+                result[f"{kind}_{k + 1}"].append(per_layer[k] if finite else None)
+        result["accuracy"].append(100 * run.test_accuracy)
+        result["steps_to_90"].append(run.steps_to_accuracy(0.9))
+        result["diverged"].append(run.diverged)
+        result["largest_weight"].append(max(p.detach().abs().max().item() for p in model.parameters()) if finite else None)
+        slopes = [m.weight.item() for m in model.modules() if isinstance(m, nn.PReLU)]
+        result["prelu_slopes"].append(slopes if slopes and finite else None)
+        result["ms_per_step"].append(1000 * run.seconds / len(run.history.steps))
+    return result
 
 
 def _axes(ax, figsize=(6.2, 3.4)):

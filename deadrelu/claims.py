@@ -28,7 +28,19 @@ class ClaimNotSupported(AssertionError):
 
 
 def _number(value, unit):
-    text = f"{value:.3g}" if abs(value) < 0.01 or abs(value) >= 1e4 else f"{value:.1f}" if abs(value) >= 1 else f"{value:.3f}"
+    """Whole numbers without decimals (895), 10 and over with one (43.3), under 10 with three
+    significant digits (1.28, 0.0274), very small or large in scientific notation."""
+    magnitude = abs(value)
+    if not math.isfinite(value):
+        text = str(value)
+    elif value == int(value) and magnitude < 1e6:
+        text = f"{int(value)}"
+    elif magnitude < 0.01 or magnitude >= 1e6:
+        text = f"{value:.3g}"
+    elif magnitude >= 10:
+        text = f"{value:.1f}"
+    else:
+        text = f"{value:.3g}"
     return text + (f" {unit}" if unit else "")
 
 

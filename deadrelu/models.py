@@ -7,6 +7,7 @@ every weight from a `torch.Generator` seeded with `seed`. So `make_mlp(..., seed
 the same weights whatever ran before, and changing only `bias_init` keeps the weights.
 """
 
+import math
 import numbers
 
 import torch
@@ -16,6 +17,8 @@ from deadrelu.activations import ACTIVATIONS, get_activation
 from deadrelu.initialization import INIT_SCHEMES, init_model
 
 NORMALIZATIONS = (None, "batch", "layer")
+RESIDUAL_BLOCKS = (False, True, "standard")  # see make_mlp
+MODEL_INITS = INIT_SCHEMES + ("lecun_normal",)  # the schemes of initialization.py, and SELU's (see lecun_normal_)
 
 
 class Residual(nn.Module):
@@ -40,17 +43,28 @@ def make_mlp(
 
     Each hidden layer is nn.Linear -> (nn.BatchNorm1d for "batch", nn.LayerNorm for
     "layer") -> the activation `activation` (a name of `activations.ACTIVATIONS`, with
-    PyTorch's default parameter). The output layer is a plain nn.Linear, no activation.
+    PyTorch's default parameter; every layer gets its own module, so a PReLU layer learns
+    its own slope). The output layer is a plain nn.Linear, no activation.
     With normalization=None and residual=False the model is the flat
     nn.Sequential(Linear, act, Linear, act, ..., Linear) that pruning relies on.
-    With residual=True every hidden layer whose input and output widths are equal is
-    wrapped in `Residual` (x + block(x), the layers in `.block`); the others stay plain.
-    `init` and `bias_init` are passed to `initialization.init_model` as scheme and bias.
+
+    `residual` wraps every hidden layer whose input and output widths are equal in
+    `Residual` (x + block(x), the layers in `.block`); the others stay plain:
+    - True: block = Linear -> [norm] -> act, so out = x + ReLU(W x + b) (notebook 06's
+      exercise). With ReLU the block only ever adds values >= 0: the stream can only grow.
+    - "standard": block = Linear -> [norm] -> act -> Linear, so out = x + W2 ReLU(W1 x + b1) + b2,
+      the block of ResNets and transformers, whose output can be negative. Twice the
+      weights per block; the same number of activation layers.
+
+    `init` is a scheme of `initialization.INIT_SCHEMES`, passed to `initialization.init_model`
+    with `bias_init`, or "lecun_normal" (`lecun_normal_`, SELU's initialisation).
     """
     widths = _check_widths(widths)
     _check_common(activation, init, seed)
     if normalization not in NORMALIZATIONS:
         raise ValueError(f"unknown normalization {normalization!r}; choose one of {list(NORMALIZATIONS)}")
+    if residual not in RESIDUAL_BLOCKS:
+        raise ValueError(f"unknown residual {residual!r}; choose one of {list(RESIDUAL_BLOCKS)}")
     with torch.random.fork_rng(devices=[]):  # nn.Linear draws at construction; keep the caller's RNG
         layers = []
         for n_in, n_out in zip(widths[:-2], widths[1:-1]):
@@ -61,12 +75,32 @@ def make_mlp(
                 block.append(nn.LayerNorm(n_out))
             block.append(get_activation(activation))
             if residual and n_in == n_out:
+                if residual == "standard":
+                    block.append(nn.Linear(n_out, n_out))
                 layers.append(Residual(nn.Sequential(*block)))
             else:
                 layers.extend(block)
         layers.append(nn.Linear(widths[-2], widths[-1]))
         model = nn.Sequential(*layers)
-    return init_model(model, init, bias=bias_init, generator=torch.Generator().manual_seed(seed))
+    generator = torch.Generator().manual_seed(seed)
+    if init == "lecun_normal":
+        return lecun_normal_(model, bias=bias_init, generator=generator)
+    return init_model(model, init, bias=bias_init, generator=generator)
+
+
+def lecun_normal_(model: nn.Module, bias=None, generator=None) -> nn.Module:
+    """LeCun-normal initialisation in place: every nn.Linear / nn.Conv2d weight ~ N(0, 1/fan_in),
+    biases 0 (or the constant `bias`). The initialisation SELU's self-normalising property
+    assumes (Klambauer et al. 2017, with standardised inputs); notebook 06 uses it.
+
+    Same as `nn.init.kaiming_normal_(w, nonlinearity="linear")`; He-normal has twice the variance."""
+    for layer in model.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
+            with torch.no_grad():
+                nn.init.normal_(layer.weight, 0.0, 1 / math.sqrt(layer.weight[0].numel()), generator=generator)
+                if layer.bias is not None:
+                    layer.bias.fill_(0.0 if bias is None else float(bias))
+    return model
 
 
 def make_cnn(channels=(8, 16), activation="ReLU", n_classes=10, init="default", seed=0) -> nn.Sequential:
@@ -86,7 +120,10 @@ def make_cnn(channels=(8, 16), activation="ReLU", n_classes=10, init="default", 
             layers += [nn.Conv2d(c_in, c_out, kernel_size=3, padding=1), get_activation(activation)]
         layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels[-1], n_classes)]
         model = nn.Sequential(*layers)
-    return init_model(model, init, generator=torch.Generator().manual_seed(seed))
+    generator = torch.Generator().manual_seed(seed)
+    if init == "lecun_normal":
+        return lecun_normal_(model, generator=generator)
+    return init_model(model, init, generator=generator)
 
 
 def hidden_activations(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -116,7 +153,7 @@ def _check_widths(widths, name="widths", at_least=2):
 def _check_common(activation, init, seed):
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
-    if init not in INIT_SCHEMES:
-        raise ValueError(f"unknown init scheme {init!r}; choose one of {list(INIT_SCHEMES)}")
+    if init not in MODEL_INITS:
+        raise ValueError(f"unknown init scheme {init!r}; choose one of {list(MODEL_INITS)}")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise TypeError(f"seed must be an int, got {seed!r}")

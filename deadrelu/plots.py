@@ -122,10 +122,12 @@ def plot_relu_valve(pre_activations, ax=None, bins=60):
     return fig
 
 
-def plot_sweep(values, results, xlabel="learning rate", ax=None, log_x=True):
+def plot_sweep(values, results, xlabel="learning rate", ax=None, log_x=True, network_widths=None):
     """Dead % per layer (mean ± std over seeds, left axis) and test accuracy (right axis)
     against the swept setting. `results[i]` is the list of `experiments.RunResult` of
-    `values[i]`. Introduced in 02_how_units_die.
+    `values[i]`. With `network_widths` (the hidden layers' widths, e.g. (128, 128)) it also
+    draws the dead % of all hidden units together: the share that CS231n's "40 % of your
+    network" speaks of. Introduced in 02_how_units_die.
     """
     if len(values) != len(results) or not results:
         raise ValueError(f"need one list of runs per value: got {len(values)} values and {len(results)} lists")
@@ -137,6 +139,13 @@ def plot_sweep(values, results, xlabel="learning rate", ax=None, log_x=True):
         dead = torch.tensor([[100 * r.dead_fraction[i] for r in runs] for runs in results])
         spread = dead.std(dim=1) if dead.shape[1] > 1 else torch.zeros(len(values))
         ax.errorbar(values, dead.mean(dim=1), yerr=spread, marker="o", capsize=3, label=f"dead %, hidden {i + 1}")
+    if network_widths is not None:
+        widths = [int(n) for n in network_widths]
+        if len(widths) != len(results[0][0].layers):
+            raise ValueError(f"network_widths gives {len(widths)} widths for {len(results[0][0].layers)} hidden layers")
+        dead = torch.tensor([[100 * sum(f * n for f, n in zip(r.dead_fraction, widths)) / sum(widths) for r in runs] for runs in results])
+        spread = dead.std(dim=1) if dead.shape[1] > 1 else torch.zeros(len(values))
+        ax.errorbar(values, dead.mean(dim=1), yerr=spread, marker="D", ls=":", color="0.3", capsize=3, label="dead %, all hidden units")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("dead units on the training set (%)")
     ax.set_ylim(-3, 103)

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-from .recycling import recycle_dormant
+from .recycling import ReDo
 from .tracking import DeadUnitTracker
 from .tracking_plots import plot_dead_over_steps
 from .widgets import figure_to_png
@@ -80,11 +80,7 @@ class RecyclingExplorer(widgets.VBox):
         super().__init__([widgets.HBox(controls[:3]), widgets.HBox(controls[3:]), self.progress, self.image])
         self.retrain()
 
-    def _callback(self, step, model, optimizer):
-        if self.recycle.value and step % self.period.value == 0:
-            recycle_dormant(model, self.data.X_train, optimizer, tau=self.tau.value, generator=self._generator,
-                            reset_optimizer=self.reset.value, max_draws=1)
-            self.recycle_steps.append(step)
+    def _show_progress(self, step, model, optimizer):
         if step % 10 == 0:
             self.progress.value = step
 
@@ -93,14 +89,19 @@ class RecyclingExplorer(widgets.VBox):
         seed = self.seed.value
         model = self.build_model(seed)
         optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
-        self._generator, self.recycle_steps = torch.Generator().manual_seed(seed), []
+        callbacks = [self._show_progress]
+        redo = None
+        if self.recycle.value:
+            redo = ReDo(self.data.X_train, period=self.period.value, tau=self.tau.value, reset_optimizer=self.reset.value, seed=seed)
+            callbacks.insert(0, redo)
         tracker = DeadUnitTracker(model, every=self.every, probe=self.data.X_train)
         from .training import steps_per_epoch
 
         steps = self.epochs * steps_per_epoch(len(self.data.y_train), self.batch_size)
         self.progress.max, self.progress.value = steps, 0
         self.history = self._train(model, self.data, optimizer=optimizer, epochs=self.epochs, batch_size=self.batch_size,
-                                   tracker=tracker, eval_every=self.every, seed=seed, progress=False, callbacks=[self._callback])
+                                   tracker=tracker, eval_every=self.every, seed=seed, progress=False, callbacks=callbacks)
+        self.recycle_steps = redo.steps if redo is not None else []
         self.progress.value = steps
         for ax in self._axes:
             ax.clear()
@@ -118,19 +119,35 @@ def recycling_explorer(data, **kwargs):
     return RecyclingExplorer(data, **kwargs)
 
 
-def plot_accuracy_against_dead(runs, ax=None):
-    """Scatter: each run's dead % (mean over its hidden layers) against its test accuracy.
+def plot_accuracy_against_dead(runs, pairs=(), ax=None):
+    """Scatter: each run's dead share (mean over its hidden layers: the share of all hidden
+    units when the layers are equally wide) against its test accuracy.
 
-    `runs` maps a label to a list of `experiments.RunResult`s (one marker style per label).
+    `runs` maps a label to a list of `experiments.RunResult`s (one marker colour per label).
+    `pairs` lists (label a, label b) of runs over the same seeds that differ in one thing
+    (recycling off and on): a thin line joins the two runs of each seed, so the plot shows
+    what that one change did to both numbers. Diverged runs are left out (see
+    `experiments.finished`).
     """
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
+
+    def point(run):
+        return 100 * sum(run.dead_fraction) / len(run.dead_fraction), 100 * run.test_accuracy
+
+    for a, b in pairs:
+        for run_a, run_b in zip(runs[a], runs[b]):
+            if run_a.seed != run_b.seed:
+                raise ValueError(f"pair ({a!r}, {b!r}): seed {run_a.seed} is matched with seed {run_b.seed}")
+            if not (run_a.diverged or run_b.diverged):
+                (xa, ya), (xb, yb) = point(run_a), point(run_b)
+                ax.plot([xa, xb], [ya, yb], color="0.75", lw=0.8, zorder=1)
     for label, results in runs.items():
-        dead = [100 * sum(r.dead_fraction) / len(r.dead_fraction) for r in results]
-        ax.scatter(dead, [100 * r.test_accuracy for r in results], label=label, alpha=0.8)
+        kept = [point(r) for r in results if not r.diverged]
+        ax.scatter([x for x, _ in kept], [y for _, y in kept], label=label, alpha=0.85, zorder=2)
     ax.set_xlabel("dead units, mean over hidden layers (%)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Accuracy against dead units, one point per run", fontsize=10)
+    ax.set_title("Accuracy against dead units, one point per run" + (" (lines: same seed)" if pairs else ""), fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax.figure

@@ -1,6 +1,9 @@
 """Plots of dead units over training (notebook 03). Each takes `ax=None` and returns the figure.
 
-They take a `tracking.TrackingHistory`, or a `training.History` that carries one.
+They take a `tracking.TrackingHistory`, or a `training.History` that carries one. Plots
+against training steps can mark where each epoch ends (`epoch_steps=`, see `mark_epochs`):
+notebook 02's "one noisy step" shows units dying right after the short last batch of an
+epoch.
 """
 
 import matplotlib.pyplot as plt
@@ -42,12 +45,30 @@ def _axes(ax, figsize):
     return ax.figure, ax
 
 
-def plot_dead_over_steps(history, kind="dead", ax=None, label_prefix=""):
-    """Share of dead (or τ-dormant) units per layer against training step."""
+def mark_epochs(ax, epoch_steps, last_step, label="end of an epoch"):
+    """Draw a dotted vertical line at the last step of every epoch — steps epoch_steps,
+    2 * epoch_steps, ... up to `last_step` — with one legend entry `label`. Returns those
+    steps. `epoch_steps` is `training.steps_per_epoch(...)` of the run (notebook 02)."""
+    if not isinstance(epoch_steps, int) or isinstance(epoch_steps, bool) or epoch_steps < 1:
+        raise ValueError(f"epoch_steps must be an int >= 1 (optimizer steps per epoch), got {epoch_steps!r}")
+    ends = list(range(epoch_steps, int(last_step) + 1, epoch_steps))
+    for i, step in enumerate(ends):
+        ax.axvline(step, color="0.45", lw=0.9, ls=":", zorder=0, label=label if i == 0 else None)
+    return ends
+
+
+def plot_dead_over_steps(history, kind="dead", ax=None, label_prefix="", epoch_steps=None, epoch_label="end of an epoch"):
+    """Share of dead (or τ-dormant) units per layer against training step.
+
+    `epoch_steps` (optional, steps per epoch): mark the last step of every epoch with a
+    dotted line (`mark_epochs`), labelled `epoch_label`."""
     if kind not in ("dead", "dormant"):
         raise ValueError(f"kind must be 'dead' or 'dormant', got {kind!r}")
     tracking = _tracking(history)
     fig, ax = _axes(ax, (6.5, 3.4))
+    if epoch_steps is not None:
+        # a training.History knows every step; a TrackingHistory only its snapshots
+        mark_epochs(ax, epoch_steps, getattr(history, "steps", tracking.steps)[-1], epoch_label)
     for name, track in tracking.layers.items():
         values = track.dead_fraction if kind == "dead" else track.dormant_fraction
         ax.plot(tracking.steps, [100 * v for v in values], marker=".", label=f"{label_prefix}{_label(list(tracking.layers), name)}")
@@ -57,6 +78,25 @@ def plot_dead_over_steps(history, kind="dead", ax=None, label_prefix=""):
     ax.set_ylim(-3, 103)
     ax.set_title(f"{what.capitalize()} units during training ({tracking.source})")
     ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_gradient_norm(history, ax=None, epoch_steps=None, epoch_label="end of an epoch", label=None):
+    """The global gradient norm of every training step (`History.grad_norm`, before any
+    clipping), log scale; `epoch_steps` marks the last step of every epoch as in
+    `plot_dead_over_steps`. Introduced in notebook 02 ("one noisy step")."""
+    if not getattr(history, "grad_norm", None):
+        raise ValueError("no gradient norms: pass the History that `train` returned (it records one per step)")
+    fig, ax = _axes(ax, (6.5, 3.0))
+    if epoch_steps is not None:
+        mark_epochs(ax, epoch_steps, history.steps[-1], epoch_label)
+    ax.plot(history.steps, history.grad_norm, color="C3", lw=0.9, label=label or "gradient norm")
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("||gradient||")
+    ax.set_title("Gradient norm of every step")
+    ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     return fig
 

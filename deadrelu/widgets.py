@@ -115,15 +115,19 @@ class LearningRateExplorer(widgets.VBox):
 
     Releasing a slider retrains from scratch (`epochs` epochs, a progress bar shows the
     steps) and redraws dead % per layer over the training steps — dead on the whole
-    training set, measured every `every` steps — with the test accuracy.
+    training set, measured every `every` steps — with the test accuracy. Dotted lines mark
+    the last step of every epoch.
     `build_model(seed)` makes the model (default: `make_mlp((64, 128, 128, 10), seed=seed)`).
-    With `optimizers` (e.g. ("sgd", "adam")) and `clip_values` (e.g. (None, 1.0)) it also
-    offers the optimizer and gradient-norm clipping (notebook 04). `lr_exponents` is the
-    slider's range as powers of 10.
+    `short_batch` (None, False or True): when not None, a checkbox offers to keep the short
+    last batch of every epoch (`train(..., drop_last=False)`; 3 examples for the digits at
+    batch 32) and starts at that value — notebook 02's "one noisy step"; with None every
+    step is a full batch. With `optimizers` (e.g. ("sgd", "adam")) and `clip_values`
+    (e.g. (None, 1.0)) it also offers the optimizer and gradient-norm clipping (notebook 04).
+    `lr_exponents` is the slider's range as powers of 10.
     """
 
     def __init__(self, data, build_model=None, lr=0.1, seed=0, epochs=5, batch_size=32, every=10,
-                 optimizers=None, clip_values=None, lr_exponents=(-2, 0.5)):
+                 optimizers=None, clip_values=None, lr_exponents=(-2, 0.5), short_batch=None):
         from .models import make_mlp
         from .training import train
 
@@ -133,11 +137,15 @@ class LearningRateExplorer(widgets.VBox):
         self.seed = widgets.IntSlider(value=seed, min=0, max=9, description="seed", continuous_update=False)
         self.optimizer = widgets.Dropdown(options=list(optimizers or ["sgd"]), description="optimizer")
         self.clip = widgets.Dropdown(options=[("off", None)] + [(f"{c:g}", c) for c in (clip_values or []) if c is not None], description="clip norm")
+        leftover = len(data.y_train) % batch_size
+        self.short_batch = widgets.Checkbox(value=bool(short_batch), description=f"keep the short last batch ({leftover} examples)", indent=False)
         controls = [self.lr, self.seed]
         if optimizers:
             controls.append(self.optimizer)
         if clip_values:
             controls.append(self.clip)
+        if short_batch is not None:
+            controls.append(self.short_batch)
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="training")
         self.image = widgets.Image(format="png")
         self.last_update_ms = float("nan")
@@ -154,25 +162,34 @@ class LearningRateExplorer(widgets.VBox):
         if step % 10 == 0:
             self.progress.value = step
 
+    @property
+    def drop_last(self):
+        """False when the short last batch is kept (the checkbox), else True."""
+        return not self.short_batch.value
+
     def retrain(self):
+        from .training import steps_per_epoch
+
         start = time.perf_counter()
         model = self.build_model(self.seed.value)
         tracker = DeadUnitTracker(model, every=self.every, probe=self.data.X_train)  # dead on the whole training set
-        from .training import steps_per_epoch
-
-        steps = self.epochs * steps_per_epoch(len(self.data.y_train), self.batch_size)
+        epoch_steps = steps_per_epoch(len(self.data.y_train), self.batch_size, self.drop_last)
+        steps = self.epochs * epoch_steps
         self.progress.max, self.progress.value = steps, 0
         self.history = self._train(
             model, self.data, lr=self.lr.value, epochs=self.epochs, batch_size=self.batch_size, tracker=tracker,
             seed=self.seed.value, progress=False, callbacks=[self._tick], optimizer=self.optimizer.value,
-            clip_grad_norm=self.clip.value,
+            clip_grad_norm=self.clip.value, drop_last=self.drop_last,
         )
         self.progress.value = steps
         self._ax.clear()
-        plot_dead_over_steps(self.history, ax=self._ax)
+        leftover = len(self.data.y_train) % self.batch_size
+        epoch_label = f"end of an epoch (a {leftover}-example step)" if not self.drop_last and leftover else "end of an epoch"
+        plot_dead_over_steps(self.history, ax=self._ax, epoch_steps=epoch_steps, epoch_label=epoch_label)
         verdict = "diverged" if self.history.diverged else f"test accuracy {100 * self.history.final_test_accuracy:.1f}%"
         clip = "" if self.clip.value is None else f", clip {self.clip.value:g}"
-        self._ax.set_title(f"{self.optimizer.value}, lr = {self.lr.value:.3g}{clip}, seed {self.seed.value}: {verdict}")
+        batches = ", short batch kept" if not self.drop_last and leftover else ""
+        self._ax.set_title(f"{self.optimizer.value}, lr = {self.lr.value:.3g}{clip}{batches}, seed {self.seed.value}: {verdict}", fontsize=10)
         self.image.value = figure_to_png(self._figure)
         self.last_update_ms = (time.perf_counter() - start) * 1000
 

@@ -334,6 +334,32 @@ def hooks_global(model, X, batch_size=256):
     return {name: int((~mask).sum()) for name, mask in fired.items()}
 
 
+def hooks_with_gradients(model, X, batch_size=256):
+    """Everything right except torch.no_grad(): "nothing calls backward, so no gradients"."""
+    fired, handles = {}, []
+    for name, module in model.named_modules():
+        if isinstance(module, nn.ReLU):
+            handles.append(module.register_forward_hook(lambda m, i, o, name=name: fired.__setitem__(name, fired.get(name, False) | (o.detach() > 0).any(0))))
+    try:
+        for xb in X.split(batch_size):
+            model(xb)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return {name: int((~mask).sum()) for name, mask in fired.items()}
+
+
+def hooks_inference_mode(model, X, batch_size=256):
+    """A correct alternative: torch.inference_mode() instead of torch.no_grad()."""
+    with torch.inference_mode():
+        return hooks_running_mask(model, X, batch_size)
+
+
+def hooks_switch_gradients_off(model, X, batch_size=256):
+    torch.set_grad_enabled(False)  # never switched back on
+    return hooks_running_mask(model, X, batch_size)
+
+
 def hooks_no_batch_size(model, X):
     return hooks_running_mask(model, X)
 
@@ -342,7 +368,7 @@ def hooks_stub(model, X, batch_size=256):
     raise NotImplementedError()
 
 
-@pytest.mark.parametrize("detector", [hooks_running_mask, hooks_context_manager])
+@pytest.mark.parametrize("detector", [hooks_running_mask, hooks_context_manager, hooks_inference_mode])
 def test_dead_units_with_hooks_accepts_correct_alternatives(detector, capsys):
     check_dead_units_with_hooks(detector)
     assert "dead_units_with_hooks passed" in capsys.readouterr().out
@@ -364,6 +390,8 @@ def test_dead_units_with_hooks_accepts_correct_alternatives(detector, capsys):
         (hooks_no_batch_size, "keep the signature"),
         (hooks_stub, "not implemented yet"),
         (hooks_with_scan, "calls `scan`, the course's helper"),
+        (hooks_with_gradients, "'nothing calls backward, so no gradients are involved' is the misconception"),
+        (hooks_switch_gradients_off, "left gradients switched off"),
     ],
 )
 def test_dead_units_with_hooks_rejects_wrong_answers_with_a_hint(detector, hint):
@@ -376,6 +404,7 @@ def test_dead_units_with_hooks_rejects_wrong_answers_with_a_hint(detector, hint)
     finally:  # a wrong answer must not leave a global hook on every module of the test session
         internals._global_forward_hooks.clear()
         internals._global_forward_hooks.update(global_hooks)
+    assert torch.is_grad_enabled(), "the check must give the caller its gradients back, whatever the answer did"
 
 
 def test_hook_fixture_has_the_dead_units_it_claims():

@@ -16,15 +16,15 @@ def test_a_claim_outside_its_range_fails_with_its_own_words(measured):
     with pytest.raises(ClaimNotSupported) as failure:
         claim("lr 0.8 kills 25-65 % of the first layer", measured, between=(25, 65), unit="%")
     message = str(failure.value)
-    assert "lr 0.8 kills 25-65 % of the first layer" in message and "between 25.0 % and 65.0 %" in message
+    assert "lr 0.8 kills 25-65 % of the first layer" in message and "between 25 % and 65 %" in message
     assert isinstance(failure.value, AssertionError)  # a failed claim reads as a failed check
 
 
 def test_open_ended_ranges():
     claim("at least 1e-2", 0.5, between=(1e-2, None))
-    with pytest.raises(ClaimNotSupported, match="at most 3.0"):
+    with pytest.raises(ClaimNotSupported, match=r"needs at most 3\)"):
         claim("at most three", 3.5, between=(None, 3))
-    with pytest.raises(ClaimNotSupported, match="at least 0.010\\b"):
+    with pytest.raises(ClaimNotSupported, match="at least 0.01\\b"):
         claim("at least 1e-2", 0.001, between=(1e-2, None))
 
 
@@ -52,7 +52,7 @@ def test_a_small_difference_on_every_seed_counts_when_paired():
 def test_claim_difference_prints_both_sides_or_fails_with_the_statement(capsys):
     claim_difference("lr 0.2 keeps more units than lr 0.8", [5, 6, 4, 5, 6], [40, 20, 60, 45, 30], "lower", unit="%")
     out = capsys.readouterr().out
-    assert out.startswith("✔ lr 0.2 keeps more units than lr 0.8 · measured 5.2 % ± 0.837 % vs 39.0 % ± 15.2 %")
+    assert out.startswith("✔ lr 0.2 keeps more units than lr 0.8 · measured 5.2 % ± 0.837 % vs 39 % ± 15.2 %")
     assert "lower on 5/5 seeds" in out
     with pytest.raises(ClaimNotSupported, match="warmup keeps more units.*'no clear difference', not 'lower'"):
         claim_difference("warmup keeps more units", [10, 30, 20, 50, 25], [20, 25, 30, 40, 30], "lower")

@@ -6,7 +6,7 @@ earn every point, plausible wrong answers lose them with a hint naming the misco
 
 import pytest
 
-from course_tools import exercise_round_trip
+from course_tools import error_messages, exercise_round_trip, with_answers
 
 pytestmark = pytest.mark.slow
 
@@ -81,3 +81,38 @@ WRONG_ANSWERS = {
 graded, test_correct_alternatives_earn_every_point, test_wrong_answer_loses_its_points_with_a_hint = exercise_round_trip(
     ASSIGNMENT, CORRECT_ALTERNATIVES, WRONG_ANSWERS, students=("erin", "frank")
 )
+
+
+# A second wrong dead_units_with_hooks, handed in by a third student (one answer per cell and
+# student): everything right except torch.no_grad(). Nothing calls backward, yet every forward
+# pass records the autograd graph; the test cell must say so.
+MEASURES_WITH_GRADIENTS = (
+    "def dead_units_with_hooks(model, X, batch_size=256):\n"
+    "    fired, handles = {}, []\n"
+    "    for name, module in model.named_modules():\n"
+    "        if isinstance(module, nn.ReLU):\n"
+    "            handles.append(module.register_forward_hook(\n"
+    "                lambda m, i, out, name=name: fired.__setitem__(name, fired.get(name, False) | (out.detach() > 0).any(0))))\n"
+    "    try:\n"
+    "        for xb in X.split(batch_size):\n"
+    "            model(xb)\n"
+    "    finally:\n"
+    "        for handle in handles:\n"
+    "            handle.remove()\n"
+    "    return {name: int((~mask).sum()) for name, mask in fired.items()}"
+)
+
+
+@pytest.fixture(scope="module")
+def graded_with_gradients(graded):
+    student_version = graded.root / "course" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    graded.submit("grace", ASSIGNMENT, with_answers(student_version, {"dead_units_with_hooks": MEASURES_WITH_GRADIENTS}))
+    graded.autograde(ASSIGNMENT)
+    return graded
+
+
+def test_measuring_with_gradients_enabled_loses_its_points_with_a_hint(graded_with_gradients):
+    score, maximum = graded_with_gradients.scores("grace", ASSIGNMENT)["test_dead_units_with_hooks"]
+    assert maximum > 0 and score == 0, f"measuring with gradients enabled kept {score} of {maximum} points"
+    messages = error_messages(graded_with_gradients.autograded_notebook("grace", ASSIGNMENT), "test_dead_units_with_hooks")
+    assert any("nothing calls backward, so no gradients are involved" in message for message in messages), messages

@@ -130,3 +130,62 @@ def test_hidden_activations_in_forward_order():
     assert all(isinstance(module, nn.LeakyReLU) for _, module in found)
     assert [name for name, _ in hidden_activations(make_cnn())] == ["1", "3"]
     assert hidden_activations(make_mlp((4, 2))) == []
+
+
+def test_prelu_is_a_learnable_slope_per_layer_that_training_moves():
+    model = make_mlp((8, 6, 6, 3), activation="PReLU", seed=0)
+    slopes = [m for m in model if isinstance(m, nn.PReLU)]
+    assert len(slopes) == 2 and slopes[0] is not slopes[1], "every hidden layer needs its own PReLU"
+    assert all(m.weight.requires_grad and m.weight.item() == 0.25 for m in slopes)
+    in_parameters = {id(p) for p in model.parameters()}
+    assert all(id(m.weight) in in_parameters for m in slopes), "the slopes must reach the optimizer"
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(64, 8, generator=g) - 1.0, torch.randint(0, 3, (64,), generator=g)  # many negative inputs
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(5):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(X), y).backward()
+        optimizer.step()
+    assert all(abs(m.weight.item() - 0.25) > 1e-4 for m in slopes), "training must move the PReLU slopes"
+
+
+def test_lecun_normal_draws_weights_with_variance_one_over_fan_in_and_zero_biases():
+    model = make_mlp((400, 300, 300, 10), activation="SELU", init="lecun_normal", seed=1)
+    for layer in (m for m in model if isinstance(m, nn.Linear)):
+        assert layer.weight.std().item() == pytest.approx(layer.in_features ** -0.5, rel=0.03)
+        assert abs(layer.weight.mean().item()) < 0.1 * layer.in_features ** -0.5
+        assert (layer.bias == 0).all()
+    assert same_parameters(model, make_mlp((400, 300, 300, 10), activation="SELU", init="lecun_normal", seed=1))
+    biased = make_mlp((400, 300, 300, 10), init="lecun_normal", bias_init=0.1, seed=1)
+    assert all((m.bias == 0.1).all() for m in biased if isinstance(m, nn.Linear))
+    assert make_cnn(init="lecun_normal", seed=0)[0].bias.abs().sum() == 0
+
+
+def test_lecun_normal_keeps_selu_self_normalising_on_standardised_inputs():
+    """Klambauer et al.'s fixed point: with N(0, 1/fan_in) weights and inputs of mean 0 and
+    variance 1, every SELU layer's output keeps mean about 0 and variance about 1."""
+    X = torch.randn(2000, 256, generator=torch.Generator().manual_seed(0))
+    model = make_mlp((256,) + (256,) * 8 + (10,), activation="SELU", init="lecun_normal", seed=0)
+    h = X
+    with torch.no_grad():
+        for module in model[:-1]:
+            h = module(h)
+    assert abs(h.mean().item()) < 0.1 and h.std().item() == pytest.approx(1.0, abs=0.1)
+
+
+def test_standard_residual_block_has_a_second_linear_and_can_subtract():
+    model = make_mlp((8, 6, 6, 3), residual="standard", normalization="batch", seed=0)
+    assert kinds(model) == [nn.Linear, nn.BatchNorm1d, nn.ReLU, Residual, nn.Linear]
+    assert kinds(model[3].block) == [nn.Linear, nn.BatchNorm1d, nn.ReLU, nn.Linear]
+    plain = make_mlp((8, 6, 6, 3), residual=True, seed=0)[2]
+    standard = make_mlp((8, 6, 6, 3), residual="standard", seed=0)[2]
+    x = torch.rand(50, 6, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert ((plain(x) - x) >= 0).all(), "x + ReLU(Wx) only ever adds"
+        assert ((standard(x) - x) < 0).any(), "x + W2 ReLU(W1 x) can subtract"
+    assert [name for name, _ in hidden_activations(make_mlp((8, 6, 6, 3), residual="standard"))] == ["1", "2.block.1"]
+
+
+def test_unknown_residual_block_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="unknown residual 'pre'.*'standard'"):
+        make_mlp((4, 3, 3, 2), residual="pre")

@@ -6,7 +6,7 @@ from torch import nn
 
 from deadrelu.monitor import scan
 from deadrelu.pruning import prune_dead
-from deadrelu.recycling import recycle_dormant
+from deadrelu.recycling import ReDo, recycle_dormant
 from deadrelu.stacks import hidden_layers
 
 
@@ -148,3 +148,77 @@ def test_units_drawn_dormant_again_are_redrawn():
     redrawn = relu_mlp()
     recycle_dormant(redrawn, X, tau=0.1)
     assert (scan(redrawn, X, tau=0.1)["3"].dormant_score[recycled["3"]] > 0.1).all()
+
+
+# --- ReDo during training ----------------------------------------------------------------
+def test_redo_recycles_every_period_and_records_each_round():
+    model = relu_mlp()
+    with torch.no_grad():
+        before = model(X)
+    redo = ReDo(X, period=2, tau=0.0, seed=0)
+    redo(1, model, None)
+    assert redo.rounds == [], "no round before the first multiple of the period"
+    redo(2, model, None)
+    assert redo.steps == [2]
+    assert redo.rounds[0].dead == {"1": 3, "3": 2} and redo.rounds[0].recycled == {"1": 3, "3": 2}
+    with torch.no_grad():
+        torch.testing.assert_close(model(X), before)  # recycled dead units: outgoing weights 0, outputs unchanged
+    redo(3, model, None)
+    redo(4, model, None)
+    assert redo.steps == [2, 4]
+    assert redo.rounds[1].dead == {name: n for name, n in redo.rounds[1].recycled.items()}, "τ = 0 recycles exactly the dead units"
+    assert redo.recycled == {name: redo.rounds[0].recycled[name] + redo.rounds[1].recycled[name] for name in ("1", "3")}
+
+
+def test_redo_draws_from_its_seed_and_checks_its_arguments():
+    a, b = relu_mlp(), relu_mlp()
+    ReDo(X, period=1, tau=0.0, seed=5)(1, a, None)
+    ReDo(X, period=1, tau=0.0, seed=5)(1, b, None)
+    assert torch.equal(a[0].weight, b[0].weight), "the same seed must give the same fresh weights"
+    c = relu_mlp()
+    ReDo(X, period=1, tau=0.0, seed=6)(1, c, None)
+    assert not torch.equal(a[0].weight, c[0].weight)
+    with pytest.raises(ValueError, match="period"):
+        ReDo(X, period=0)
+    with pytest.raises(ValueError):
+        ReDo(X, tau=-0.1)
+
+
+def test_redo_as_a_training_callback_recycles_at_multiples_of_its_period():
+    from deadrelu.data import DataSplit
+    from deadrelu.training import train
+
+    y = torch.arange(200) % 3
+    data = DataSplit(X, y, X[:50], y[:50])
+    model = relu_mlp()
+    redo = ReDo(X, period=5, tau=0.0, seed=0)
+    train(model, data, optimizer="adam", lr=1e-3, steps=12, batch_size=20, progress=False, callbacks=[redo])
+    assert redo.steps == [5, 10]
+    assert redo.rounds[0].dead == {"1": 3, "3": 2}, "the first round finds the fixture's dead units"
+    assert (scan(model, X)["1"].firing_rate[[1, 4, 9]] > 0).all(), "the first layer's dead units fire again after training"
+
+
+# --- notebook 07's stored sweep ------------------------------------------------------------
+def test_the_stored_width_sweep_matches_a_fresh_run_of_its_script():
+    """The sweep notebook 07 shows is what its script computes today (seed 0; a stale file fails here)."""
+    import importlib.util
+    from pathlib import Path
+
+    from deadrelu.data import load_digits_split
+    from deadrelu.sweeps import load_sweep
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "sweeps" / "07_width_and_recycling.py"
+    spec = importlib.util.spec_from_file_location("sweep_07", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    record = load_sweep(script.NAME)
+    assert record["command"] == "python scripts/sweeps/07_width_and_recycling.py"
+    stored = {(entry["width"], entry["redo"]): entry["runs"] for entry in record["results"]}
+    assert sorted(stored) == sorted((w, r) for w in script.HIDDEN_WIDTHS for r in (False, True))
+    assert all([run["seed"] for run in runs] == list(script.SEEDS) for runs in stored.values())
+    data = load_digits_split(scaled=True, seed=0)
+    for width, recycling in ((16, True), (128, False)):
+        fresh = script.run(width, recycling, 0, data)
+        kept = stored[(width, recycling)][0]
+        assert fresh["dead_percent"] == pytest.approx(kept["dead_percent"], abs=1e-6), (width, recycling)
+        assert fresh["test_accuracy_percent"] == pytest.approx(kept["test_accuracy_percent"], abs=1e-6), (width, recycling)

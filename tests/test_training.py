@@ -8,7 +8,7 @@ from torch import nn
 
 from deadrelu.data import load_digits_split
 from deadrelu.tracking import DeadUnitTracker
-from deadrelu.tracking_plots import plot_colorful_dimension, plot_dead_over_steps, plot_firing_heatmap
+from deadrelu.tracking_plots import plot_colorful_dimension, plot_dead_over_steps, plot_firing_heatmap, plot_gradient_norm
 from deadrelu.training import evaluate_accuracy, steps_per_epoch, train
 
 matplotlib.use("Agg")
@@ -104,6 +104,34 @@ def test_tracking_plots_return_figures(digits):
         assert fig.axes and fig.axes[0].get_title()
     with pytest.raises(ValueError, match="no tracking data"):
         plot_dead_over_steps(train(small_mlp(), digits, steps=2, progress=False))
+
+
+def _vertical_lines(ax):
+    """x of every vertical line (axvline) on `ax`."""
+    return [line.get_xdata()[0] for line in ax.lines if len(set(line.get_xdata())) == 1 and len(line.get_xdata()) == 2]
+
+
+def test_epoch_ends_are_marked_at_the_last_step_of_every_epoch(digits):
+    model = small_mlp()
+    history = train(model, digits, lr=0.5, steps=40, tracker=DeadUnitTracker(model, every=5), progress=False)
+    fig = plot_dead_over_steps(history, epoch_steps=12, epoch_label="epoch ends here")
+    ax = fig.axes[0]
+    assert _vertical_lines(ax) == [12, 24, 36]  # none past the last step (40)
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels.count("epoch ends here") == 1 and sum("hidden" in label for label in labels) == 2
+    assert _vertical_lines(plot_dead_over_steps(history).axes[0]) == []  # off unless asked for
+    history = train(model, digits, lr=0.5, steps=47, tracker=DeadUnitTracker(model, every=5), progress=False)
+    assert _vertical_lines(plot_dead_over_steps(history, epoch_steps=12).axes[0]) == [12, 24, 36]
+    # an epoch that ends after the last snapshot (45) but within training (47) is marked too
+    assert _vertical_lines(plot_dead_over_steps(history, epoch_steps=46).axes[0]) == [46]
+    fig = plot_gradient_norm(history, epoch_steps=12)
+    assert _vertical_lines(fig.axes[0]) == [12, 24, 36]
+    assert list(fig.axes[0].lines[-1].get_ydata()) == history.grad_norm
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="epoch_steps must be an int >= 1"):
+            plot_dead_over_steps(history, epoch_steps=bad)
+    with pytest.raises(ValueError, match="no gradient norms"):
+        plot_gradient_norm(history.tracking)
 
 
 def test_argument_errors(digits):

@@ -130,6 +130,66 @@ def test_learning_rate_explorer_shows_units_dying_at_a_high_rate(learning_rate_e
     assert learning_rate_explorer_run["diverged_or_dead"] == 1.0  # the last setting, lr = 2: layer 3 all dead
 
 
+LEARNING_RATE_EXPLORER_02 = """
+import hashlib, json, time
+from deadrelu.data import load_digits_split
+from deadrelu.widgets import learning_rate_explorer
+
+explorer = learning_rate_explorer(load_digits_split(seed=0), lr=0.8, every=5, short_batch=False)  # notebook 02's configuration
+png = lambda: hashlib.sha256(explorer.image.value).hexdigest()
+changed, times = {}, []
+
+def change(control, value):
+    before = png()
+    started = time.perf_counter()
+    setattr(getattr(explorer, control), "value", value)
+    times.append((time.perf_counter() - started) * 1000)
+    return png() != before
+
+def epoch_lines():
+    return [line.get_xdata()[0] for line in explorer._ax.lines if len(line.get_xdata()) == 2 and len(set(line.get_xdata())) == 1]
+
+lines = {"full batches": epoch_lines()}
+changed["short_batch"] = change("short_batch", True)
+lines["short batch kept"] = epoch_lines()
+steps = {"short batch kept": len(explorer.history.steps)}
+changed["lr"] = change("lr", 0.3)
+changed["seed"] = change("seed", 2)
+change("short_batch", False)
+steps["full batches"] = len(explorer.history.steps)
+for lr in (0.8, 1.5, 0.05):
+    change("lr", lr)
+print(json.dumps({"changed": changed, "times_ms": times, "lines": lines, "steps": steps,
+                  "controls": [type(c).__name__ for c in explorer.children[0].children]}))
+"""
+
+
+@pytest.fixture(scope="module")
+def learning_rate_explorer_02_run():
+    return last_json_line(run_in_kernel(LEARNING_RATE_EXPLORER_02))
+
+
+@pytest.mark.parametrize("control", ["short_batch", "lr", "seed"])
+def test_each_control_of_notebook_02s_explorer_changes_the_figure(learning_rate_explorer_02_run, control):
+    assert learning_rate_explorer_02_run["changed"][control], f"changing {control} left the figure unchanged"
+
+
+def test_notebook_02s_explorer_marks_every_epoch_end_and_keeps_the_short_batch_only_when_asked(learning_rate_explorer_02_run):
+    run = learning_rate_explorer_02_run
+    # 1,347 training images at batch 32: 42 full batches, plus a 3-example batch when it is kept
+    assert run["lines"]["full batches"] == [42, 84, 126, 168, 210]
+    assert run["lines"]["short batch kept"] == [43, 86, 129, 172, 215]
+    assert run["steps"] == {"full batches": 210, "short batch kept": 215}
+    assert run["controls"] == ["FloatLogSlider", "IntSlider", "Checkbox"]  # lr, seed, short batch: 04's optimizer and clip stay off
+
+
+def test_notebook_02s_explorer_answers_within_budget(learning_rate_explorer_02_run):
+    times = learning_rate_explorer_02_run["times_ms"]
+    MEASUREMENTS["learning-rate explorer (02) retrain + redraw"] = (
+        f"median {statistics.median(times):.0f} ms, max {max(times):.0f} ms over {len(times)} retrains (budget {RETRAIN_BUDGET_MS} ms)")
+    assert max(times) <= RETRAIN_BUDGET_MS
+
+
 CAPSTONE_EXPLORER = """
 import hashlib, json, time
 from deadrelu.capstone_explorer import capstone_explorer

@@ -30,6 +30,9 @@ def change(control, value):
 
 changed["residual"] = change("residual", True)
 residual = explorer.measurements
+changed["standard block"] = change("residual", "standard")
+standard = explorer.measurements
+change("residual", True)
 changed["normalization"] = change("normalization", "batch")
 residual_batch_norm = explorer.measurements
 changed["activation"] = change("activation", "GELU")
@@ -41,6 +44,8 @@ print(json.dumps({
     "changed": changed, "times_ms": times, "progress_steps": len(set(progress_seen)), "steps": explorer.steps,
     "plain_first_gradient": plain["at initialisation"]["gradient"][0],
     "residual_first_gradient": residual["at initialisation"]["gradient"][0],
+    "standard_first_gradient": standard["at initialisation"]["gradient"][0],
+    "standard_label": "x + W2" in explorer.residual.options[2][0],
     "plain_dead_after": plain["after training"]["dead"],
     "batch_norm_dead_after": residual_batch_norm["after training"]["dead"],
     "layers_shown": len(deepest_plain["after training"]["dead"]),
@@ -54,7 +59,7 @@ def architecture_explorer_run():
     return last_json_line(run_in_kernel(ARCHITECTURE_EXPLORER, timeout=300))
 
 
-@pytest.mark.parametrize("control", ["activation", "normalization", "residual", "depth", "lr"])
+@pytest.mark.parametrize("control", ["activation", "normalization", "residual", "standard block", "depth", "lr"])
 def test_each_control_of_the_architecture_explorer_changes_the_figure(architecture_explorer_run, control):
     assert architecture_explorer_run["changed"][control], f"changing {control} left the figure unchanged"
 
@@ -73,6 +78,7 @@ def test_architecture_explorer_agrees_with_the_notebook(architecture_explorer_ru
     run = architecture_explorer_run
     # a plain 12-layer net: the gradient barely reaches the first layer; skips carry it down
     assert run["residual_first_gradient"] > 1e3 * run["plain_first_gradient"]
+    assert run["standard_first_gradient"] > 1e3 * run["plain_first_gradient"] and run["standard_label"]
     assert sum(run["plain_dead_after"]) / len(run["plain_dead_after"]) > 20
     assert max(run["batch_norm_dead_after"]) == 0
     assert run["layers_shown"] == 16 and "PReLU" in run["summary"]
@@ -86,3 +92,5 @@ def test_architecture_explorer_rejects_unknown_settings():
         ArchitectureExplorer(load_digits_split(seed=0), activation="Relu")
     with pytest.raises(ValueError, match="unknown normalization 'group'"):
         ArchitectureExplorer(load_digits_split(seed=0), normalization="group")
+    with pytest.raises(ValueError, match="unknown residual 'pre'"):
+        ArchitectureExplorer(load_digits_split(seed=0), residual="pre")

@@ -62,3 +62,30 @@ def test_recycling_lowers_the_dead_share_in_the_explorer(recycling_explorer_run)
     run = recycling_explorer_run
     assert run["recycle_steps"] and run["recycle_steps"][0] == 50
     assert run["dead_on"] < run["dead_off"]
+
+
+def _runs(dead_and_accuracy, diverged=()):
+    from deadrelu.experiments import RunResult
+
+    return [RunResult(seed, ["1", "3"], [dead, dead], [dead, dead], accuracy, seed in diverged)
+            for seed, (dead, accuracy) in enumerate(dead_and_accuracy)]
+
+
+def test_accuracy_against_dead_joins_the_runs_of_each_seed_and_leaves_out_diverged_ones():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from deadrelu.recycling_explorer import plot_accuracy_against_dead
+
+    runs = {"off": _runs([(0.5, 0.9), (0.4, 0.8), (0.6, 0.1)], diverged=(2,)), "on": _runs([(0.0, 0.91), (0.1, 0.85), (0.0, 0.9)])}
+    fig = plot_accuracy_against_dead(runs, pairs=[("off", "on")])
+    ax = fig.axes[0]
+    assert len(ax.lines) == 2, "one line per seed, none for the seed whose run diverged"
+    assert [list(x) for x in ax.lines[0].get_data()] == [[50.0, 0.0], [90.0, 91.0]]
+    assert [len(c.get_offsets()) for c in ax.collections] == [2, 3], "the diverged run is not plotted"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="seed"):
+        plot_accuracy_against_dead({"off": runs["off"], "on": runs["on"][::-1]}, pairs=[("off", "on")])
+    plt.close("all")

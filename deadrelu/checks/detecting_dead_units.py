@@ -3,9 +3,9 @@ and dormant_scores.
 
 Each check runs the student's function on small fixtures whose answers are known by
 construction, recognises the usual wrong answers (counting batch by batch, `sum == 0` on
-activations that can be negative, hooks left behind, a hook that returns a value, positions
-counted instead of channels, the wrong normaliser in the ReDo score) and names them in the
-hint. The definitions are those of `deadrelu/monitor.py`. The autograder adds hidden tests.
+activations that can be negative, hooks left behind, a hook that returns a value, a measurement
+run with gradients enabled, positions counted instead of channels, the wrong normaliser in the
+ReDo score) and names them in the hint. The definitions are those of `deadrelu/monitor.py`. The autograder adds hidden tests.
 """
 
 import ast
@@ -236,17 +236,21 @@ def _hook_counts(model):
 
 
 class _Witness:
-    """A hook of the caller's own on the whole model: compares each output with a clean copy."""
+    """A hook of the caller's own on the whole model: compares each output with a clean copy,
+    and notes whether autograd was recording while the model ran (a measurement needs no graph)."""
 
     def __init__(self, model):
         self.clean = copy.deepcopy(model)
         self.calls = self.examples = 0
         self.changed = False
+        self.calls_with_gradients = 0
         self.handle = model.register_forward_hook(self)
 
     def __call__(self, module, inputs, output):
         self.calls += 1
         self.examples += len(inputs[0])
+        if torch.is_grad_enabled():  # the state the student's forward pass ran in (checked before our own no_grad)
+            self.calls_with_gradients += 1
         with torch.no_grad():
             if not torch.allclose(output, self.clean(inputs[0]), atol=1e-6):
                 self.changed = True
@@ -271,6 +275,7 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
         fail(name, f"cannot be called as dead_units_with_hooks(model, X, batch_size): {error}.", "keep the signature dead_units_with_hooks(model, X, batch_size=256).")
     except ValueError:
         pass  # no signature available (a builtin): just call it
+    gradients_were_enabled = torch.is_grad_enabled()
     try:
         result = call(dead_units_with_hooks, model, X, 16, name=name)
     except AssertionError:
@@ -282,6 +287,9 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
             "if the error comes from a layer after a ReLU, look at what your hook returns: a forward hook's return "
             "value replaces the module's output and is fed to the next layer. A monitoring hook returns None.",
         )
+    finally:
+        gradients_left_on = torch.is_grad_enabled()
+        torch.set_grad_enabled(gradients_were_enabled)  # repair the caller's state before reporting anything
     after = _hook_counts(model)
     if witness.handle.id not in model._forward_hooks:
         fail(
@@ -308,6 +316,22 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
         fail(name, "never ran the model.", "run the model on X (in batches of batch_size) so that the hooks see the activations.")
     if witness.examples != len(X):
         fail(name, f"ran the model on {witness.examples} examples; X has {len(X)}.", "run the model on every example of X exactly once, in batches of batch_size.")
+    if witness.calls_with_gradients:
+        fail(
+            name,
+            f"ran the model with gradients enabled ({witness.calls_with_gradients} of its {witness.calls} forward passes).",
+            "'nothing calls backward, so no gradients are involved' is the misconception: whenever gradients are enabled, "
+            "every forward pass records the autograd graph and keeps the activations it needs, whether or not backward is "
+            "ever called (a hook that stores output.detach() does not change that). A measurement needs no graph: run the "
+            "forward passes under `with torch.no_grad():` (or torch.inference_mode()).",
+        )
+    if gradients_left_on != gradients_were_enabled:
+        fail(
+            name,
+            "left gradients switched off for the rest of the program (torch.set_grad_enabled(False) without switching them back).",
+            "a measuring function must not change global state: later training would silently compute no gradients. "
+            "Use the context manager `with torch.no_grad():`, which restores the previous state when the block ends.",
+        )
     if not torch.equal(X, X_original):
         fail(name, "modified X.", "leave the caller's data unchanged.")
     if not model.training:
@@ -366,7 +390,7 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
     witness.handle.remove()
     print(
         f"dead_units_with_hooks passed: counts {expected} on a 4-6-5-2 MLP run in batches of 16 (rarely firing units "
-        "included), outputs unchanged, no hook left behind (also after an error), the caller's own hook kept, mode kept."
+        "included), outputs unchanged, run without gradients, no hook left behind (also after an error), the caller's own hook kept, mode kept."
     )
 
 
