@@ -6,6 +6,11 @@ and the optimisation. `BROKEN_CONFIG` is the run the student must repair; `evalu
 trains any configuration over the given seeds and says, per seed, whether it meets the bar:
 every hidden layer at most `DEAD_LIMIT` dead on the training set and held-out accuracy at
 least `ACCURACY_BAR`, within `STEP_BUDGET` optimizer steps.
+
+Training follows the course's one rule for incomplete batches (`training.train`, drop_last):
+every optimizer step sees exactly `batch_size` examples, so an epoch of the digits' 1,347
+training images at batch 32 is 42 steps, and the step budget is counted with the same
+`training.steps_per_epoch`.
 """
 
 from dataclasses import dataclass
@@ -86,8 +91,10 @@ def check_config(config):
 @dataclass
 class CapstoneRun:
     seed: int
-    dead_fraction: list  # per hidden layer
+    dead_fraction: list  # per hidden layer, on the training set after training
     test_accuracy: float
+    dead_at_init: list = None  # per hidden layer, on the training set before training
+    diverged: bool = False  # the loss became inf or nan: the dead shares of such a run mean nothing
 
     @property
     def worst_dead(self):
@@ -95,7 +102,7 @@ class CapstoneRun:
 
     @property
     def passed(self):
-        return self.worst_dead <= DEAD_LIMIT and self.test_accuracy >= ACCURACY_BAR
+        return not self.diverged and self.worst_dead <= DEAD_LIMIT and self.test_accuracy >= ACCURACY_BAR
 
 
 def evaluate_config(config, seeds=(0,)):
@@ -108,20 +115,26 @@ def evaluate_config(config, seeds=(0,)):
             (data.n_features, *c["hidden"], data.n_classes), activation=c["activation"], normalization=c["normalization"],
             residual=c["residual"], init=c["init"], bias_init=c["bias_init"], seed=seed,
         )
+        at_init = scan(model, data.X_train)
         history = train(
             model, data, optimizer=c["optimizer"], lr=c["lr"], momentum=c["momentum"], warmup_steps=c["warmup_steps"],
             clip_grad_norm=c["clip_grad_norm"], epochs=c["epochs"], batch_size=c["batch_size"], seed=seed, progress=False,
         )
         report = scan(model, data.X_train)
-        runs.append(CapstoneRun(seed, [layer.dead_fraction for layer in report.layers], history.final_test_accuracy))
+        runs.append(CapstoneRun(seed, [layer.dead_fraction for layer in report.layers], history.final_test_accuracy,
+                                [layer.dead_fraction for layer in at_init.layers], history.diverged))
     return runs
 
 
-def log_experiment(log, label, config, seeds=(0, 1, 2)):
-    """Run `config` over `seeds`, append one row to `log` (a list) and return the row.
+def log_experiment(log, label, config, seeds=(0, 1, 2, 3, 4)):
+    """Run `config` over `seeds`, append one row to `log` (a list) and return the runs.
 
-    The row says what changed relative to BROKEN_CONFIG, the worst hidden layer's dead %
-    and the accuracy per seed, and whether every seed meets the bar.
+    The row says what changed relative to BROKEN_CONFIG, the worst hidden layer's dead % at
+    initialisation and after training and the accuracy per seed, and whether every seed
+    meets the bar; a seed whose loss diverged reads "diverged" instead of a dead share. The
+    returned `CapstoneRun`s (one per seed, in the order of `seeds`) hold the per-seed
+    numbers, for comparisons between rows (e.g. `deadrelu.claims.claim_difference`; five
+    seeds, the course's minimum for a comparison, are the default).
     """
     c = check_config(config)
     runs = evaluate_config(c, seeds)
@@ -130,9 +143,10 @@ def log_experiment(log, label, config, seeds=(0, 1, 2)):
         "step": len(log) + 1,
         "label": label,
         "changes from BROKEN_CONFIG": ", ".join(f"{k}={v}" for k, v in changed.items()) or "-",
-        "worst layer dead % per seed": ", ".join(f"{100 * r.worst_dead:.0f}" for r in runs),
+        "worst layer dead % at init per seed": ", ".join(f"{100 * max(r.dead_at_init):.0f}" for r in runs),
+        "worst layer dead % per seed": ", ".join("diverged" if r.diverged else f"{100 * r.worst_dead:.0f}" for r in runs),
         "test accuracy % per seed": ", ".join(f"{100 * r.test_accuracy:.1f}" for r in runs),
         "meets the bar": "yes" if all(r.passed for r in runs) else "no",
     }
     log.append(row)
-    return row
+    return runs

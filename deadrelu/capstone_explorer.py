@@ -36,7 +36,9 @@ class CapstoneExplorer(widgets.VBox):
     """Retrain the capstone run (seed 0) with the knobs below; red bars break the limit.
 
     To answer within 2 s it trains `epochs` epochs (default 10, half the graded run), so
-    its figures are a preview: judge your fix with `log_experiment` on several seeds.
+    its figures are a preview: judge your fix with `log_experiment` on several seeds. It
+    trains like the grader: full batches only, `steps_per_epoch` steps per epoch (the
+    progress bar's length); `history` holds the last run's `training.History`.
     """
 
     def __init__(self, config=None, seed=0, epochs=10):
@@ -50,6 +52,7 @@ class CapstoneExplorer(widgets.VBox):
         self.progress = widgets.IntProgress(min=0, max=1, description="training")
         self.image = widgets.Image(format="png")
         self.last_update_ms = float("nan")
+        self.history = None
         self._figure = Figure(figsize=(7, 3.2))
         self._ax = self._figure.subplots()
         self._figure.subplots_adjust(left=0.1, right=0.98, bottom=0.12, top=0.87)
@@ -77,8 +80,11 @@ class CapstoneExplorer(widgets.VBox):
                         clip_grad_norm=c["clip_grad_norm"], epochs=c["epochs"], batch_size=c["batch_size"], seed=self.seed,
                         progress=False, callbacks=[tick])
         self.progress.value = steps
+        self.history = history
         dead = [layer.dead_fraction for layer in scan(model, data.X_train).layers]
         verdict = "meets the bar" if max(dead) <= DEAD_LIMIT and history.final_test_accuracy >= ACCURACY_BAR else "not yet"
+        if history.diverged:  # the weights are inf/nan: the bars below mean nothing
+            verdict = f"the loss diverged at step {len(history.steps)}"
         self._ax.clear()
         plot_layer_dead(dead, ax=self._ax, title=f"seed {self.seed}, {c['epochs']} epochs: test accuracy {100 * history.final_test_accuracy:.1f}% — {verdict}")
         self.image.value = figure_to_png(self._figure)

@@ -4,8 +4,12 @@ import re
 
 import pytest
 
-from deadrelu.capstone import BROKEN_CONFIG, CAUSES, check_config, evaluate_config, log_experiment
+from deadrelu.capstone import BROKEN_CONFIG, CAUSES, TRAINING_EXAMPLES, check_config, evaluate_config, log_experiment
 from deadrelu.checks.capstone_diagnose_and_fix import check_diagnosis, check_fixed_config
+from deadrelu.sweeps import load_sweep
+from deadrelu.training import steps_per_epoch
+
+REFERENCE_FIX = {"inputs": "scaled", "lr": 0.2, "bias_init": 0.0, "normalization": "batch"}  # notebook 08's model answer
 
 
 @pytest.mark.parametrize(
@@ -29,17 +33,47 @@ def test_missing_keys_come_from_the_broken_config():
     assert check_config({"lr": 0.1}) == {**BROKEN_CONFIG, "lr": 0.1}
 
 
-def test_the_broken_run_fails_and_the_model_fix_passes():
+def test_the_broken_run_fails_with_dead_units_and_the_model_fix_passes():
     (broken,) = evaluate_config(BROKEN_CONFIG, seeds=(0,))
-    assert not broken.passed and broken.worst_dead == 1.0
-    (fixed,) = evaluate_config({"inputs": "scaled", "lr": 0.1, "bias_init": 0.0, "normalization": "batch"}, seeds=(0,))
+    assert not broken.passed and not broken.diverged and broken.worst_dead == 1.0  # dead, not diverged
+    assert max(broken.dead_at_init) > 0.5, "the negative bias leaves most of the deepest layer dead before any update"
+    (fixed,) = evaluate_config(REFERENCE_FIX, seeds=(0,))
     assert fixed.passed
 
 
-def test_log_records_the_changes_and_the_verdict():
+def test_log_records_the_changes_and_the_verdict_and_returns_the_runs():
     log = []
-    row = log_experiment(log, "scaled", {"inputs": "scaled"}, seeds=(0,))
-    assert log == [row] and row["changes from BROKEN_CONFIG"] == "inputs=scaled" and row["meets the bar"] == "no"
+    runs = log_experiment(log, "scaled", {"inputs": "scaled"}, seeds=(0,))
+    (row,) = log
+    assert row["changes from BROKEN_CONFIG"] == "inputs=scaled" and row["meets the bar"] == "no"
+    assert [r.seed for r in runs] == [0] and row["worst layer dead % per seed"] == f"{100 * runs[0].worst_dead:.0f}"
+    assert row["worst layer dead % at init per seed"] == "100"  # scaled inputs and bias -0.3: the deepest layer starts dead
+
+
+def test_a_diverged_run_fails_and_its_dead_share_is_not_reported():
+    log = []
+    (run,) = log_experiment(log, "bias only", {"bias_init": 0.0}, seeds=(1,))  # raw inputs at lr 0.5, bias 0: the loss blows up
+    assert run.diverged and not run.passed
+    assert log[0]["worst layer dead % per seed"] == "diverged"
+
+
+def test_the_explorer_trains_full_batches_like_the_grader():
+    from deadrelu.capstone_explorer import capstone_explorer
+
+    explorer = capstone_explorer(epochs=2)
+    expected = 2 * steps_per_epoch(TRAINING_EXAMPLES, BROKEN_CONFIG["batch_size"])
+    assert expected == 2 * (1347 // 32)
+    assert len(explorer.history.steps) == explorer.progress.max == expected
+
+
+def test_the_stored_evidence_is_for_this_broken_run_and_this_reference_fix():
+    """Notebook 08 shows a stored sweep (scripts/sweeps/08_capstone_causes.py); if BROKEN_CONFIG
+    or the reference fix changes, the sweep must be run again."""
+    results = load_sweep("08_capstone_causes")["results"]
+    stored = {k: tuple(v) if isinstance(v, list) else v for k, v in results["broken_config"].items()}
+    assert stored == BROKEN_CONFIG, "BROKEN_CONFIG changed since the sweep: run python scripts/sweeps/08_capstone_causes.py"
+    assert results["rows"]["reference fix"]["changes"] == REFERENCE_FIX
+    assert all(results["rows"]["reference fix, fresh seeds"]["passed"])
 
 
 def test_diagnosis_check_accepts_sets_and_lists_and_catches_typos():
@@ -60,3 +94,5 @@ def test_fixed_config_check_refuses_the_broken_run_and_reports_seed_0():
         check_fixed_config(dict(BROKEN_CONFIG))
     with pytest.raises(AssertionError, match="above the 5% limit"):
         check_fixed_config({"inputs": "scaled"})
+    with pytest.raises(AssertionError, match="loss diverge"):
+        check_fixed_config({"bias_init": 0.0, "lr": 1.0})

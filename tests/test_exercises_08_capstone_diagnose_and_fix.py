@@ -24,8 +24,9 @@ CORRECT_ALTERNATIVES = {
 WRONG_ANSWERS = {
     # misses the bias, names a false cause
     "diagnosis": 'DIAGNOSIS = {"inputs not scaled", "learning rate too high", "too few training epochs"}',
-    # the three fixes with Xavier init: meets the bar on seed 0, fails on the grader's fresh seeds
-    "fixed_config": 'FIXED_CONFIG = {**BROKEN_CONFIG, "inputs": "scaled", "lr": 0.1, "bias_init": 0.0, "init": "xavier_normal"}',
+    # only the learning rate lowered: meets the bar on seed 0, fails on the grader's fresh seeds
+    # (1009: the deepest layer all dead, 10 % accuracy; 2027: 84 %; 3041: 8 % of a layer dead)
+    "fixed_config": 'FIXED_CONFIG = {**BROKEN_CONFIG, "lr": 0.1}',
 }
 
 EXPECTED_FAILURES = {  # test cell -> words its failure message must contain

@@ -42,6 +42,9 @@ def check_fixed_config(fixed_config):
     if config == BROKEN_CONFIG:
         fail(name, "is still BROKEN_CONFIG.", "apply your fixes: e.g. {**BROKEN_CONFIG, \"some_knob\": new_value}.")
     (run,) = evaluate_config(config, seeds=(0,))
+    if run.diverged:
+        fail(name, "makes the loss diverge (inf or nan) on seed 0, so its dead shares mean nothing.",
+             "the steps are far too large: look at the learning rate and the scale of the inputs.")
     dead = ", ".join(f"{100 * d:.0f}%" for d in run.dead_fraction)
     summary = f"on seed 0: dead per hidden layer {dead}; test accuracy {100 * run.test_accuracy:.1f}%"
     if run.worst_dead > DEAD_LIMIT:
