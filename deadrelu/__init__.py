@@ -14,10 +14,11 @@ One idea per module:
     training         train(): the seeded training loop, steps_per_epoch (full batches only by default)
     claims           claim, claim_difference: every result the prose states, checked when it runs
     sweeps           save_sweep, load_sweep: stored results of sweeps too big for a notebook
-    recycling        recycle_dormant (ReDo)                                      (notebook 07)
+    recycling        recycle_dormant and the ReDo training callback             (notebook 07)
     pruning          prune_dead                                                  (notebook 07)
     continual_backprop, recycling_explorer   continual backprop; the recycling explorer (notebook 07)
-    experiments, baseline   seeded runs over several seeds; the failing baseline (notebooks 02, 04-06)
+    experiments, baseline   seeded runs over several seeds; the failing baseline (notebooks 02, 04-07)
+    learning_rate_lesson  notebook 04's measurements, verdict tables and plots
     born_dead        Monte Carlo of nets dead at initialisation                  (notebook 02)
     capstone, capstone_explorer   the capstone's configuration and explorer     (notebook 08)
     quiz             the self-check quiz widget                                  (notebook 09)
