@@ -188,6 +188,35 @@ def error_messages(notebook, grade_id):
     raise KeyError(grade_id)
 
 
+def graded_cell_source(assignment, grade_id):
+    """The source of the solution notebook's cell `grade_id`: for a test cell, the public check and its hidden tests."""
+    notebook = nbformat.read(solution_notebook(assignment), as_version=4)
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return cell.source
+    raise KeyError(f"no cell {grade_id!r} in {solution_notebook(assignment)}")
+
+
+def run_graded_cell(assignment, grade_id, answers, prelude=""):
+    """Run one test cell of the solution notebook (public check + hidden tests) on `answers`, in milliseconds.
+
+    `answers` is the namespace the cell sees (e.g. {"TRIAGE": {...}}), after `prelude` (the
+    imports the cell needs) has run in it. Returns None when the cell passes, else the
+    message of the AssertionError a student would see. Any other exception is a defect of
+    the test cell and propagates. This is how the wrong- and right-answer catalogues of the
+    prediction and diagnosis exercises are tested without running the notebook; the
+    nbgrader round trip (exercise_round_trip) checks the same cells end to end.
+    """
+    namespace = {}
+    exec(compile(prelude, f"<prelude of {grade_id}>", "exec"), namespace)
+    namespace.update(answers)
+    try:
+        exec(compile(graded_cell_source(assignment, grade_id), f"<{assignment}:{grade_id}>", "exec"), namespace)
+    except AssertionError as error:
+        return str(error)
+    return None
+
+
 # --- executing notebooks ---------------------------------------------------------------
 def execute_notebook(path, timeout=120):
     """Run a notebook top to bottom in a fresh kernel (the one its metadata names).
