@@ -120,6 +120,13 @@ def test_switching_the_watch_off_fails_and_the_previous_profiler_comes_back():
     assert sys.getprofile() is before
 
 
+def test_replacing_sys_setprofile_does_not_blind_the_watch(monkeypatch):
+    monkeypatch.setattr(sys, "setprofile", lambda function: None)
+    monkeypatch.setattr(sys, "getprofile", lambda: None)
+    with pytest.raises(AssertionError, match="calls torch's `relu`"):
+        call(relu_via_alias, X, name="relu", banned={"relu"})
+
+
 def test_the_watch_is_removed_after_an_exception():
     before = sys.getprofile()
     with pytest.raises(AssertionError):

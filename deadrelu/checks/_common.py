@@ -30,6 +30,9 @@ from pathlib import Path
 
 import torch
 
+# Taken when the checks are imported (the notebook's set-up cell, before any student code), so
+# that a student's `sys.setprofile = ...` does not reach the watch.
+_set_profile, _get_profile = sys.setprofile, sys.getprofile
 _CHECKS_FOLDER = str(Path(__file__).resolve().parent)
 _TORCH_FOLDER = str(Path(torch.__file__).resolve().parent)
 
@@ -118,8 +121,8 @@ def call(fn, *args, name, banned=(), forbidden=(), allowed=(), type_error_hint=N
       `forbidden` implementations fails the check: the exercise is to write it.
     """
     watch = _CallWatch(banned, forbidden, allowed=(fn, *allowed))
-    previous = sys.getprofile()
-    sys.setprofile(watch)
+    previous = _get_profile()
+    _set_profile(watch)
     try:
         result = fn(*args, **kwargs)
     except NotImplementedError:
@@ -138,8 +141,8 @@ def call(fn, *args, name, banned=(), forbidden=(), allowed=(), type_error_hint=N
         )
         fail(name, f"raised {type(error).__name__}: {error}{_where_in_student_code(error)}.", hint)
     finally:
-        tampered = sys.getprofile() is not watch
-        sys.setprofile(previous)
+        tampered = _get_profile() is not watch
+        _set_profile(previous)
     if tampered:
         fail(name, "switched off the check's call watch (sys.setprofile).", "write the function; the checks must be able to see what it calls.")
     if watch.seen:
