@@ -253,3 +253,39 @@ def test_a_comprehension_is_reported_with_its_line():
 
     with pytest.raises(AssertionError, match=r"uses a Python comprehension \(line 3 of the function\)"):
         expect_no_python_loops(with_comprehension, "relu")
+
+
+def test_the_package_s_implementation_handed_in_under_the_exercise_s_name_is_caught():
+    model = nn.Sequential(nn.Linear(5, 3), nn.ReLU())
+    with pytest.raises(AssertionError, match="the course's `scan`"):
+        call(monitor.scan, model, X.unsqueeze(0), name="count", forbidden=[monitor.scan])
+
+
+def test_a_registered_reference_handed_in_is_caught():
+    from deadrelu.checks._common import reference
+
+    @reference
+    def reference_relu(x):
+        return x.clamp(min=0)
+
+    with pytest.raises(AssertionError, match="reference_relu"):
+        call(reference_relu, X, name="relu")
+
+
+def test_a_reference_call_is_reported_before_the_crash_that_follows_it():
+    def calls_then_crashes(model, x):
+        monitor.scan(model, x)
+        raise IndexError("later")
+
+    model = nn.Sequential(nn.Linear(5, 3), nn.ReLU())
+    with pytest.raises(AssertionError, match="the course's `scan`"):
+        call(calls_then_crashes, model, X.unsqueeze(0), name="count", forbidden=[monitor.scan])
+
+
+def test_a_method_is_named_with_its_class():
+    def uses_the_monitor(model, x):
+        return monitor.DeadUnitMonitor(model)
+
+    model = nn.Sequential(nn.Linear(5, 3), nn.ReLU())
+    with pytest.raises(AssertionError, match="DeadUnitMonitor.__init__"):
+        call(uses_the_monitor, model, X, name="count", forbidden=[monitor.DeadUnitMonitor.__init__])

@@ -1,19 +1,33 @@
 """The public checks of 03_detecting_dead_units: correct alternatives pass, plausible wrong
-answers fail with a hint that names the misconception."""
+answers fail with a hint that names the misconception; the escape routes (a check module's
+reference or the package's monitor used as the answer, a tensor subclass, a threshold instead
+of `> 0`, one forward pass instead of batches, gradients left on) are closed; and the
+diagnosis exercise's hidden test grades a catalogue of right and wrong answers."""
 
 import re
+import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from deadrelu.checks import detecting_dead_units as checks_03
 from deadrelu.checks.detecting_dead_units import (
     check_count_dead_units,
     check_dead_units_with_hooks,
     check_dormant_scores,
+    check_unit_diagnosis,
     hook_fixture,
+    never_positive,
     reference_dormant_scores,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from course_tools import run_graded_cell  # noqa: E402
+
+ASSIGNMENT = "03_detecting_dead_units"
 
 
 # --- count_dead_units -------------------------------------------------------------------
@@ -102,8 +116,78 @@ def count_stub(activation_batches):
     raise NotImplementedError()
 
 
+def count_threshold(activation_batches):
+    """A "numerical safety" threshold: > 1e-6 instead of > 0."""
+    return int((torch.cat(list(activation_batches)) > 1e-6).any(dim=0).logical_not().sum())
+
+
+def count_eps_threshold(activation_batches):
+    eps = torch.finfo(torch.float32).eps  # about 1.2e-7
+    return int((torch.cat(list(activation_batches)) <= eps).all(dim=0).sum())
+
+
+def count_tiny_threshold(activation_batches):
+    """A threshold so small it "cannot matter": 1e-12."""
+    return int((torch.cat(list(activation_batches)) <= 1e-12).all(dim=0).sum())
+
+
+def count_isclose_zero(activation_batches):
+    everything = torch.cat(list(activation_batches))
+    return int(torch.isclose(everything, torch.zeros_like(everything)).all(dim=0).sum())
+
+
+def count_with_scan_helpers(activation_batches):
+    """The check module's own reference, imported."""
+    return never_positive(activation_batches)
+
+
+def count_by_the_monitor(activation_batches):
+    """The package's monitor doing the work: an identity model whose output is hooked."""
+    from deadrelu.monitor import DeadUnitMonitor
+
+    model = nn.Sequential(nn.Identity(), nn.ReLU())
+    with DeadUnitMonitor(model, modules=["1"]) as monitor, torch.no_grad():
+        for h in activation_batches:
+            model(h)
+    return monitor.report().layers[0].dead
+
+
+class _PosingTensor(torch.Tensor):
+    """A tensor subclass whose comparisons always say "equal"."""
+
+    def __eq__(self, other):
+        return True
+
+    __ne__ = lambda self, other: False  # noqa: E731
+
+
+def count_subclass(activation_batches):
+    return torch.tensor(2).as_subclass(_PosingTensor)
+
+
+def count_none(activation_batches):
+    return None
+
+
+def count_list(activation_batches):
+    return [0, 4]
+
+
+def count_dict(activation_batches):
+    return {"dead": 2}
+
+
+def count_float_tensor_mask(activation_batches):
+    return (torch.cat(list(activation_batches)) <= 0).all(dim=0).float()
+
+
+def count_raises_index_error(activation_batches):
+    return activation_batches[7].shape[0]
+
+
 @pytest.mark.parametrize("count", [count_cat, count_running_mask, count_running_max, count_relu_sum])
 def test_count_dead_units_accepts_correct_alternatives(count, capsys):
+    """(a 0-dim int tensor, an int and a NumPy int are all fine counts)"""
     check_count_dead_units(count)
     assert "count_dead_units passed" in capsys.readouterr().out
 
@@ -124,6 +208,19 @@ def test_count_dead_units_accepts_correct_alternatives(count, capsys):
         (count_alive, "not the ones that do"),
         (count_in_place, "modified the activation tensors"),
         (count_stub, "not implemented yet"),
+        (count_threshold, "a threshold (`h > 1e-6`"),
+        (count_eps_threshold, "a threshold (`h > 1e-6`"),
+        (count_tiny_threshold, "a threshold (`h > 1e-6`"),
+        (count_isclose_zero, "not 'every output == 0'"),  # isclose(h, 0) is `== 0` with a tolerance
+        (count_with_scan_helpers, "calls `never_positive` from the check module"),
+        (never_positive, "is `never_positive` from the check module"),
+        (count_by_the_monitor, "the course's `DeadUnitMonitor.__init__`"),
+        (count_subclass, "a subclass of torch.Tensor"),
+        (count_none, "returned a NoneType, not a number"),
+        (count_list, "returned a list, not one number"),
+        (count_dict, "returned a dict, not one number"),
+        (count_float_tensor_mask, "not one number"),
+        (count_raises_index_error, "raised IndexError"),
     ],
 )
 def test_count_dead_units_rejects_wrong_answers_with_a_hint(count, hint):
@@ -368,7 +465,88 @@ def hooks_stub(model, X, batch_size=256):
     raise NotImplementedError()
 
 
-@pytest.mark.parametrize("detector", [hooks_running_mask, hooks_context_manager, hooks_inference_mode])
+def hooks_with_monitor(model, X, batch_size=256):
+    from deadrelu.monitor import DeadUnitMonitor as Monitor  # an alias changes nothing
+
+    with Monitor(model, modules=_relu_names(model)) as monitor, torch.no_grad():
+        for xb in X.split(batch_size):
+            model(xb)
+    return {layer.name: layer.dead for layer in monitor.report().layers}
+
+
+def _running_mask_over(model, batches, grad=False):
+    fired, handles = {}, []
+    for name, module in model.named_modules():
+        if isinstance(module, nn.ReLU):
+            handles.append(module.register_forward_hook(lambda m, i, o, name=name: fired.__setitem__(name, fired.get(name, False) | (o.detach() > 0).any(0))))
+    try:
+        with torch.set_grad_enabled(grad):
+            for xb in batches:
+                model(xb)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return {name: int((~mask).sum()) for name, mask in fired.items()}
+
+
+def hooks_one_pass(model, X, batch_size=256):
+    """Ignores batch_size: one forward pass over all of X."""
+    return _running_mask_over(model, [X])
+
+
+def hooks_fixed_batches(model, X, batch_size=256):
+    """Ignores batch_size: batches of a fixed 32."""
+    return _running_mask_over(model, X.split(32))
+
+
+def hooks_twice(model, X, batch_size=256):
+    return _running_mask_over(model, [*X.split(batch_size), X[:batch_size]])
+
+
+def hooks_skip_last(model, X, batch_size=256):
+    return _running_mask_over(model, [xb for xb in X.split(batch_size) if len(xb) == batch_size] or [X[:batch_size]])
+
+
+def hooks_enable_grad(model, X, batch_size=256):
+    """Batches, and an explicit torch.enable_grad() "to be safe"."""
+    return _running_mask_over(model, X.split(batch_size), grad=True)
+
+
+def hooks_none(model, X, batch_size=256):
+    hooks_running_mask(model, X, batch_size)
+    return None
+
+
+def hooks_list(model, X, batch_size=256):
+    return list(hooks_running_mask(model, X, batch_size).values())
+
+
+def hooks_module_keys(model, X, batch_size=256):
+    modules = dict(model.named_modules())
+    return {modules[name]: count for name, count in hooks_running_mask(model, X, batch_size).items()}
+
+
+def hooks_mask_values(model, X, batch_size=256):
+    return {name: torch.zeros(6, dtype=torch.bool) for name in hooks_running_mask(model, X, batch_size)}
+
+
+def hooks_subclass_values(model, X, batch_size=256):
+    return {name: torch.tensor(count).as_subclass(_PosingTensor) for name, count in hooks_running_mask(model, X, batch_size).items()}
+
+
+def hooks_numpy_counts(model, X, batch_size=256):
+    """A correct alternative: NumPy ints and 0-dim int tensors are counts too."""
+    counts = hooks_running_mask(model, X, batch_size)
+    return {name: (np.int64(c) if i % 2 else torch.tensor(c)) for i, (name, c) in enumerate(counts.items())}
+
+
+def hooks_batches_by_index(model, X, batch_size=256):
+    """A correct alternative: index batches in a shuffled order (each example still once)."""
+    order = torch.randperm(len(X), generator=torch.Generator().manual_seed(0))
+    return _running_mask_over(model, [X[order[i:i + batch_size]] for i in range(0, len(X), batch_size)])
+
+
+@pytest.mark.parametrize("detector", [hooks_running_mask, hooks_context_manager, hooks_inference_mode, hooks_numpy_counts, hooks_batches_by_index])
 def test_dead_units_with_hooks_accepts_correct_alternatives(detector, capsys):
     check_dead_units_with_hooks(detector)
     assert "dead_units_with_hooks passed" in capsys.readouterr().out
@@ -389,7 +567,18 @@ def test_dead_units_with_hooks_accepts_correct_alternatives(detector, capsys):
         (hooks_global, "left hooks behind on <global>"),
         (hooks_no_batch_size, "keep the signature"),
         (hooks_stub, "not implemented yet"),
-        (hooks_with_scan, "calls `scan`, the course's helper"),
+        (hooks_with_scan, "calls the course's `scan`"),
+        (hooks_with_monitor, "calls the course's `DeadUnitMonitor.__init__`"),
+        (hooks_one_pass, "when asked for batches of at most batch_size=16"),
+        (hooks_fixed_batches, "when asked for batches of at most batch_size=16"),
+        (hooks_twice, "each must be seen exactly once"),
+        (hooks_skip_last, "each must be seen exactly once"),
+        (hooks_enable_grad, "'nothing calls backward, so no gradients are involved' is the misconception"),
+        (hooks_none, "returned a NoneType, not a dict"),
+        (hooks_list, "returned a list, not a dict"),
+        (hooks_module_keys, "not by module names"),
+        (hooks_mask_values, "not one number"),
+        (hooks_subclass_values, "a subclass of torch.Tensor"),
         (hooks_with_gradients, "'nothing calls backward, so no gradients are involved' is the misconception"),
         (hooks_switch_gradients_off, "left gradients switched off"),
     ],
@@ -503,7 +692,35 @@ def scores_list(h):
     return scores_flatten(h).tolist()
 
 
-@pytest.mark.parametrize("scores", [scores_flatten, scores_dims, reference_dormant_scores])
+def scores_calling_the_reference(h):
+    from deadrelu.checks.detecting_dead_units import reference_dormant_scores as mine
+
+    return mine(h) * 1.0
+
+
+def scores_by_scan(h):
+    from deadrelu.monitor import scan
+
+    return scan(nn.Sequential(nn.Identity()), h, modules=["0"]).layers[0].dormant_score
+
+
+def scores_subclass(h):
+    return scores_flatten(h).as_subclass(_PosingTensor)
+
+
+def scores_mask(h):
+    return scores_flatten(h) <= 0.1
+
+
+def scores_none(h):
+    return None
+
+
+def scores_raises_type_error(h):
+    return h.abs().mean(dim="units")
+
+
+@pytest.mark.parametrize("scores", [scores_flatten, scores_dims])
 def test_dormant_scores_accepts_correct_alternatives(scores, capsys):
     check_dormant_scores(scores)
     assert "dormant_scores passed" in capsys.readouterr().out
@@ -523,7 +740,14 @@ def test_dormant_scores_accepts_correct_alternatives(scores, capsys):
         (scores_nan_when_silent, "0/0"),
         (scores_in_place, "modified its input in place"),
         (scores_list, "not a torch.Tensor"),
-        (scores_with_monitor_helper, "calls `monitor_dormant_scores`"),
+        (scores_with_monitor_helper, "calls the course's `dormant_scores`"),
+        (reference_dormant_scores, "is `reference_dormant_scores` from the check module"),
+        (scores_calling_the_reference, "`reference_dormant_scores` from the check module"),
+        (scores_by_scan, "calls the course's `scan`"),
+        (scores_subclass, "a subclass of torch.Tensor"),
+        (scores_mask, "returned a tensor of dtype torch.bool"),
+        (scores_none, "returned a NoneType, not a torch.Tensor"),
+        (scores_raises_type_error, "raised TypeError"),
     ],
 )
 def test_dormant_scores_rejects_wrong_answers_with_a_hint(scores, hint):
@@ -549,3 +773,108 @@ def test_checks_leave_the_global_random_state_alone(capsys):
     check_dead_units_with_hooks(hooks_running_mask)
     check_dormant_scores(scores_flatten)
     assert torch.equal(torch.get_rng_state(), state)
+
+
+# --- Exercise 1: which units are dead? (the hidden test's catalogue) ---------------------------
+def grade_diagnosis(dead, dormant):
+    """Run the graded cell (public form check + hidden test) on an answer: None if it passes, else the message."""
+    return run_graded_cell(
+        ASSIGNMENT,
+        "test_which_units_are_dead",
+        answers={"DEAD_ON_TRAINING_SET": dead, "DORMANT_NOT_DEAD": dormant},
+        prelude="from deadrelu.checks.detecting_dead_units import check_unit_diagnosis",
+    )
+
+
+@pytest.mark.parametrize(
+    "dead, dormant",
+    [
+        ({0, 4, 7}, {2, 5}),
+        ([7, 4, 0], (5, 2)),
+        ((0, 4, 7), [2, 5]),
+        (frozenset({0, 4, 7}), {5, 2}),
+        ([np.int64(0), np.int64(4), np.int64(7)], {np.int32(2), 5}),
+        ([0, 0, 4, 7], [2, 5, 5]),  # repeats are harmless: the answer is a set
+    ],
+)
+def test_diagnosis_accepts_the_right_answer_in_every_form(dead, dormant):
+    assert grade_diagnosis(dead, dormant) is None
+
+
+@pytest.mark.parametrize(
+    "dead, dormant, hint",
+    [
+        ({0, 1, 2, 4, 7}, {5}, "silent on the first batch (or on the test set)"),  # batch 1's zero column read as dead
+        ({0, 2, 4, 7}, {5}, "silent on the first batch (or on the test set)"),  # silent on the batch and the test set
+        ({0, 2, 4, 5, 7}, set(), "A small score is not death"),  # dormant read as dead
+        ({0, 4, 5, 7}, {2}, "A small score is not death"),
+        ({0, 7}, {2, 5}, "Firing on another data set (the test set)"),  # unit 4 fired on the test set
+        ({0, 7}, {2, 4, 5}, "Firing on another data set (the test set)"),
+        ({0, 4, 6, 7}, {2, 5}, "selective, not dead"),  # rare firing read as dead
+        ({4, 7}, {2, 5}, "never > 0 in any of the three measurements"),
+        ({0, 4, 7}, {0, 2, 4, 5, 7}, "the question asks for the dormant units that are NOT dead"),  # every unit with s <= τ
+        ({0, 4, 7}, {2, 5, 6}, "Dormancy is not about how often a unit fires"),  # rare = dormant
+        ({0, 4, 7}, {1, 2, 5}, "Dormancy is not about how often a unit fires"),
+        ({0, 4, 7}, {2, 3, 5}, "far above τ"),
+        ({0, 4, 7}, {2}, "Firing often does not protect a unit from dormancy"),  # frequent = not dormant
+        ({0, 4, 7}, {2, 6}, "Dormancy is not about how often a unit fires"),
+        ({0, 4, 7}, {5}, "with a score at most τ"),  # unit 2: silent on batch and test set, so overlooked
+        ({0, 4, 7}, set(), "Firing often does not protect a unit from dormancy"),
+        (None, None, "not answered yet"),
+        ("0, 4, 7", {2, 5}, "not a set of unit numbers"),
+        ({0: True, 4: True}, {2, 5}, "not a set of unit numbers"),
+        ({0, 4, 7}, {2, 5, 8}, "numbered 0 to 7"),
+        ({0, 4, 7.0}, {2, 5}, "not a unit number"),
+        ([True, False], {2, 5}, "not a unit number"),
+    ],
+)
+def test_diagnosis_rejects_wrong_answers_with_a_hint(dead, dormant, hint):
+    message = grade_diagnosis(dead, dormant)
+    assert message is not None, f"{dead}, {dormant} passed"
+    assert hint in message, message
+
+
+def test_diagnosis_public_check_does_not_reveal_the_answer(capsys):
+    """The public check accepts a wrong answer (only its form is checked): students cannot iterate on it."""
+    check_unit_diagnosis({0, 1, 2}, {6})
+    assert "does not say whether it is right" in capsys.readouterr().out
+
+
+def test_diagnosis_key_follows_from_the_notebook_s_evidence():
+    """The hidden key is what section 1's definitions give on the EVIDENCE table shown to the student."""
+    import nbformat
+
+    from course_tools import solution_notebook
+
+    notebook = nbformat.read(solution_notebook(ASSIGNMENT), as_version=4)
+    source = next(c.source for c in notebook.cells if c.cell_type == "code" and c.source.lstrip("# ").startswith("A colleague's monitor"))
+    namespace = {"Table": lambda rows, title=None: rows}
+    exec(source, namespace)
+    evidence = namespace["EVIDENCE"]
+    dead = {unit for unit, _, _, on_training_set, _ in evidence if on_training_set == 0}
+    dormant = {unit for unit, _, _, on_training_set, score in evidence if on_training_set > 0 and score <= 0.1}
+    assert grade_diagnosis(dead, dormant) is None
+    assert sum(score for *_, score in evidence) == pytest.approx(len(evidence))  # scores of a layer average to 1
+
+
+@pytest.mark.parametrize(
+    "check, package_function",
+    [
+        (check_dormant_scores, "dormant_scores"),
+        (check_dead_units_with_hooks, "scan"),
+        (check_count_dead_units, "scan"),
+    ],
+)
+def test_the_package_s_implementation_handed_in_as_the_answer_fails(check, package_function):
+    """`from deadrelu.monitor import dormant_scores` as the answer: the function itself is the package's."""
+    from deadrelu import monitor
+
+    with pytest.raises(AssertionError, match=re.escape(f"is `{package_function}` from the course's package")):
+        check(getattr(monitor, package_function))
+
+
+def test_every_check_is_a_graded_check():
+    """A crash inside a check on a malformed answer ends in a hint (graded_check), never a bare exception."""
+    for check in (check_count_dead_units, check_dead_units_with_hooks, check_dormant_scores, check_unit_diagnosis):
+        assert hasattr(check, "__wrapped__"), check.__name__
+    assert not hasattr(checks_03, "_expect_no_call"), "source reading is replaced by the call watch"

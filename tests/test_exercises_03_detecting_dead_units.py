@@ -13,6 +13,7 @@ pytestmark = pytest.mark.slow
 ASSIGNMENT = "03_detecting_dead_units"
 
 CORRECT_ALTERNATIVES = {
+    "which_units_are_dead": "DEAD_ON_TRAINING_SET = [7, 4, 0]\nDORMANT_NOT_DEAD = (5, 2)",
     "count_dead_units": (
         "def count_dead_units(activation_batches):\n"
         "    everything = torch.cat(list(activation_batches))\n"
@@ -45,6 +46,11 @@ CORRECT_ALTERNATIVES = {
 
 # grade_id of the answer -> (wrong answer, test cell, words the failure message must contain)
 WRONG_ANSWERS = {
+    "which_units_are_dead": (  # unit 4 fired once on the test set, never on the training set
+        "DEAD_ON_TRAINING_SET = {0, 7}\nDORMANT_NOT_DEAD = {2, 5}",
+        "test_which_units_are_dead",
+        "Firing on another data set (the test set)",
+    ),
     "count_dead_units": (
         "def count_dead_units(activation_batches):\n"
         "    dead = 0\n"

@@ -46,6 +46,15 @@ def fail(name, problem, hint=None):
 
 
 # --- the call watch ------------------------------------------------------------------------
+_REFERENCES = set()  # code objects of the check modules' reference implementations
+
+
+def reference(function):
+    """Mark a check module's reference implementation: handed in as an answer, or called by one, it fails."""
+    _REFERENCES.add(_code_of(function))
+    return function
+
+
 class _CallWatch:
     """A profile function that records forbidden calls made while a student's function runs.
 
@@ -72,11 +81,11 @@ class _CallWatch:
             if code in self.allowed:
                 return
             if code in self.forbidden:
-                self._record(f"the course's `{code.co_name}`")
+                self._record(f"the course's `{code.co_qualname}`")
             elif code.co_filename.startswith(_CHECKS_FOLDER) and _outside_course_and_torch(frame.f_back):
                 # called from the student's code (fixtures the check hands over, such as a hook
                 # object, are called by torch or by the check itself, and stay allowed)
-                self._record(f"`{code.co_name}` from the check module")
+                self._record(f"`{code.co_qualname}` from the check module")
             elif code.co_name in self.banned and code.co_filename.startswith(_TORCH_FOLDER):
                 self._record(f"torch's `{code.co_name}`")
 
@@ -120,17 +129,23 @@ def call(fn, *args, name, banned=(), forbidden=(), allowed=(), type_error_hint=N
     - a call to torch's `banned` functions, to a check module's code or to the package's
       `forbidden` implementations fails the check: the exercise is to write it.
     """
-    watch = _CallWatch(banned, forbidden, allowed=(fn, *allowed))
+    watch = _CallWatch(banned, forbidden, allowed=allowed)
+    handed_in = _code_of(fn)
+    if handed_in in watch.forbidden or handed_in in _REFERENCES:
+        # the reference itself handed in under the exercise's name
+        watch._record(f"the course's `{handed_in.co_qualname}`")
+    watch.allowed.add(handed_in)
     previous = _get_profile()
     _set_profile(watch)
+    failure = None  # (problem, hint) of an exception the function raised
     try:
         result = fn(*args, **kwargs)
-    except NotImplementedError:
-        fail(name, "is not implemented yet.", "replace `raise NotImplementedError()` with your code.")
     except reraise:
         raise
+    except NotImplementedError:
+        failure = ("is not implemented yet.", "replace `raise NotImplementedError()` with your code.")
     except RecursionError:
-        fail(name, "recursed without end (RecursionError).", "does the function call itself? It should compute the answer directly.")
+        failure = ("recursed without end (RecursionError).", "does the function call itself? It should compute the answer directly.")
     except Exception as error:  # noqa: BLE001 - every error of a student's function becomes a hint
         hints = {**({TypeError: type_error_hint} if type_error_hint else {}), **(error_hints or {})}
         hint = next(
@@ -139,19 +154,21 @@ def call(fn, *args, name, banned=(), forbidden=(), allowed=(), type_error_hint=N
             "run it by hand on the exercise's example and read the traceback; the error says which operation "
             "got an argument it cannot handle (a shape, a dtype, or a tensor where a number was meant).",
         )
-        fail(name, f"raised {type(error).__name__}: {error}{_where_in_student_code(error)}.", hint)
+        failure = (f"raised {type(error).__name__}: {error}{_where_in_student_code(error)}.", hint)
     finally:
         tampered = _get_profile() is not watch
         _set_profile(previous)
     if tampered:
         fail(name, "switched off the check's call watch (sys.setprofile).", "write the function; the checks must be able to see what it calls.")
-    if watch.seen:
+    if watch.seen:  # reported before a crash: a reference call is the more important finding
         fail(
             name,
             f"calls {', '.join(watch.seen)}, which computes the answer it is checked against.",
             "the exercise is to write it yourself from elementary tensor operations; "
             "a reference called under another name, or through a helper, is still the reference.",
         )
+    if failure:
+        fail(name, *failure)
     return result
 
 

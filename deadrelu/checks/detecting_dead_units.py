@@ -1,36 +1,65 @@
-"""Public checks of notebook 03_detecting_dead_units: count_dead_units, dead_units_with_hooks
-and dormant_scores.
+"""Public checks of notebook 03_detecting_dead_units: count_dead_units, dead_units_with_hooks,
+dormant_scores, and the form of the answer to the diagnosis exercise (which units are dead).
 
 Each check runs the student's function on small fixtures whose answers are known by
 construction, recognises the usual wrong answers (counting batch by batch, `sum == 0` on
-activations that can be negative, hooks left behind, a hook that returns a value, a measurement
-run with gradients enabled, positions counted instead of channels, the wrong normaliser in the
-ReDo score) and names them in the hint. The definitions are those of `deadrelu/monitor.py`. The autograder adds hidden tests.
+activations that can be negative, a "numerical safety" threshold instead of `> 0`, hooks left
+behind, a hook that returns a value, one forward pass over all of X instead of batches, a
+measurement run with gradients enabled, positions counted instead of channels, the wrong
+normaliser in the ReDo score) and names them in the hint. The definitions are those of
+`deadrelu/monitor.py`. The student's function runs under the call watch of `_common.call`:
+calling the package's monitor (`scan`, `DeadUnitMonitor`, `dormant_scores` ...) or a function
+of this module fails. The autograder adds hidden tests.
 """
 
-import ast
 import copy
+import functools
 import inspect
 import math
 import numbers
+from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn.modules import module as _module_internals
 
-from ._common import _source_tree, call, fail
+from .. import monitor as _monitor
+from .. import tracking as _tracking
+from ._common import call, fail, graded_check, plain_tensor
+
+# The package's own implementations of what these exercises ask for: a call to any of them
+# while a graded function runs fails the check (runtime detection, whatever name reached them).
+_PACKAGE_IMPLEMENTATIONS = [
+    _monitor.scan,
+    _monitor.dormant_scores,
+    _monitor.DeadUnitMonitor.__init__,
+    _monitor.DeadUnitMonitor.report,
+    _monitor._Accumulator.add,
+    _tracking.DeadUnitTracker.__init__,
+]
+_CHECKS_FOLDER = str(Path(__file__).resolve().parent)
 
 
-def _expect_no_call(fn, name, banned, what):
-    """The exercise is to write the thing, not to call the course's helper that does it."""
-    tree = _source_tree(fn)
-    if tree is None:
+def _expect_written_by_student(fn, name):
+    """The function handed in must not BE a check module's reference or the package's implementation.
+
+    (The call watch catches them when the student's function calls them; a function imported
+    under the exercise's name is the function itself, so it is looked at here.)
+    """
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    code = getattr(inspect.unwrap(getattr(fn, "__func__", fn)), "__code__", None)
+    if code is None:
         return
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
-            if called in banned:
-                fail(name, f"calls `{called}`, the course's helper that does this.", f"the exercise is to {what} yourself; the helper is what it is compared with.")
+    package_codes = {getattr(f, "__code__", None) for f in _PACKAGE_IMPLEMENTATIONS}
+    if code.co_filename.startswith(_CHECKS_FOLDER) or code in package_codes:
+        where = "the check module" if code.co_filename.startswith(_CHECKS_FOLDER) else "the course's package"
+        fail(
+            name,
+            f"is `{code.co_name}` from {where}, which computes the answer it is checked against.",
+            "the exercise is to write it yourself from elementary tensor operations; "
+            "a reference imported under another name is still the reference.",
+        )
 
 
 # --- count_dead_units ------------------------------------------------------------------
@@ -73,6 +102,27 @@ _SIGNED = [
 ]
 _SIGNED_DEAD = 3  # units 0, 1 and 6
 
+# Fixture C: ReLU outputs of 8 units in 2 batches of 4, where units 1, 3, 5 and 7 fire only with
+# tiny positive outputs (largest 1e-30, 3e-8, 5e-7 and 2e-5). They are alive: > 0 is > 0, and a
+# tiny output still passes the full gradient back. Units 0 and 4 are dead; 2 and 6 fire strongly.
+# A "numerical safety" threshold (`> 1e-6`, `> eps`, even `> 1e-12`) counts some of the
+# tiny ones as dead, however small it is chosen.
+_TINY = {1: 1e-30, 3: 3e-8, 5: 5e-7, 7: 2e-5}
+
+
+def _tiny_batches():
+    batches = [torch.zeros(4, 8), torch.zeros(4, 8)]
+    for unit, value in _TINY.items():
+        batches[unit % 2][unit % 4, unit] = value
+        batches[1 - unit % 2][(unit + 1) % 4, unit] = value / 2
+    for unit in (2, 6):
+        batches[0][:, unit] = torch.tensor([0.5, 0.0, 1.5, 2.0])
+        batches[1][:, unit] = torch.tensor([0.0, 0.7, 0.0, 3.0])
+    return batches
+
+
+_TINY_DEAD = 2  # units 0 and 4
+
 
 def _random_relu_batches(seed, sizes, units, dtype=torch.float32):
     """ReLU outputs where a fifth of the units are dead and another fifth fire rarely."""
@@ -90,6 +140,8 @@ def never_positive(batches):
 
 def _as_count(result, name, units, expected):
     """The student's result as an int, or a failure that says what kind of thing it was."""
+    if isinstance(result, torch.Tensor):
+        result = plain_tensor(result, name)  # a subclass can pose as a number: rejected
     if isinstance(result, torch.Tensor) and result.numel() != 1:
         fail(
             name,
@@ -109,6 +161,8 @@ def _as_count(result, name, units, expected):
             if math.isclose(result, share, rel_tol=1e-6):
                 fail(name, f"returned {result:g}, the {label} of dead units.", "return the number of dead units (an int); the caller divides by the layer's width if it wants a share.")
         fail(name, f"returned the float {result:g}, not an int.", "the number of dead units is a whole number: return it as an int, e.g. int(dead_mask.sum()).")
+    if isinstance(result, (list, tuple, dict, set)):
+        fail(name, f"returned a {type(result).__name__}, not one number.", "return the number of dead units of the layer as an int, not the units themselves.")
     fail(name, f"returned a {type(result).__name__}, not a number.", "return the number of dead units as an int.")
 
 
@@ -122,15 +176,17 @@ def _expect_unchanged(batches, originals, name):
             )
 
 
+@graded_check("count_dead_units", expects="an int: the number of units never > 0 in any of the (batch size, units) tensors")
 def check_count_dead_units(count_dead_units):
     """Check `count_dead_units(activation_batches)`: units never > 0 over all batches."""
     name = "count_dead_units"
+    _expect_written_by_student(count_dead_units, name)
     batches = _relu_batches()
     originals = [b.clone() for b in batches]
     units = batches[0].shape[1]
     expected = never_positive(batches)
     silent_per_batch = [int((~b.gt(0).any(dim=0)).sum()) for b in batches]
-    got = _as_count(call(count_dead_units, batches, name=name), name, units, expected)
+    got = _as_count(call(count_dead_units, batches, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS), name, units, expected)
     _expect_unchanged(batches, originals, name)
     if got != expected:
         per_batch_hint = (
@@ -156,7 +212,7 @@ def check_count_dead_units(count_dead_units):
         fail(name, problem, hint)
 
     signed = [b.clone() for b in _SIGNED]
-    got = _as_count(call(count_dead_units, signed, name=name), name, signed[0].shape[1], _SIGNED_DEAD)
+    got = _as_count(call(count_dead_units, signed, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS), name, signed[0].shape[1], _SIGNED_DEAD)
     _expect_unchanged(signed, _SIGNED, name)
     if got != _SIGNED_DEAD:
         everything = torch.cat(_SIGNED)
@@ -181,6 +237,22 @@ def check_count_dead_units(count_dead_units):
         problem, hint = wrong.get(got, (f"returned {got} for a layer with negative outputs; {_SIGNED_DEAD} of its 7 units never output > 0.", "dead = no output > 0 in any batch."))
         fail(name, problem, hint)
 
+    tiny = _tiny_batches()
+    got = _as_count(call(count_dead_units, [b.clone() for b in tiny], name=name, forbidden=_PACKAGE_IMPLEMENTATIONS), name, 8, _TINY_DEAD)
+    if got != _TINY_DEAD:
+        below = {t: _TINY_DEAD + sum(v <= t for v in _TINY.values()) for t in _TINY.values()}
+        if got in below.values() and got > _TINY_DEAD:
+            fail(
+                name,
+                f"returned {got} for a ReLU layer with {_TINY_DEAD} dead units, where {len(_TINY)} more units fire only with tiny "
+                "outputs (1e-30 to 2e-5).",
+                "it looks like a threshold (`h > 1e-6`, `h > eps`, `isclose(h, 0)`) is used for 'fires'. There is nothing "
+                "numerical to guard against here: ReLU outputs exactly 0 when it is off, and any output > 0, however tiny, "
+                "passes the full gradient back, so that unit still learns. Dead means exactly: never > 0. A unit that is only "
+                "nearly silent is what the τ-dormant score is for.",
+            )
+        fail(name, f"returned {got} for a ReLU layer where {_TINY_DEAD} of 8 units are never > 0 (others fire with tiny outputs).", "dead = no output > 0 in any batch.")
+
     cases = [
         ("5 random ReLU batches (the last one smaller)", _random_relu_batches(31, (64, 64, 64, 64, 17), 40)),
         ("one float64 batch", _random_relu_batches(32, (200,), 25, torch.float64)),
@@ -188,14 +260,14 @@ def check_count_dead_units(count_dead_units):
     for label, case in cases:
         originals = [b.clone() for b in case]
         expected = never_positive(case)
-        got = _as_count(call(count_dead_units, case, name=name), name, case[0].shape[1], expected)
+        got = _as_count(call(count_dead_units, case, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS), name, case[0].shape[1], expected)
         _expect_unchanged(case, originals, name)
         if got != expected:
             fail(name, f"returned {got} on {label}; the right count is {expected}.", "a unit is dead when none of its outputs, in any batch, is > 0.")
     print(
         "count_dead_units passed: exact counts on ReLU outputs in 3 uneven batches (2 of 10 dead, while the per-batch "
         f"counts add up to {sum(silent_per_batch)}), on outputs with negative values (3 of 7 dead, where `sum == 0` finds 2), "
-        "and on 2 random layers; inputs left unchanged."
+        "with tiny positive outputs (alive, however small), and on 2 random layers; inputs left unchanged."
     )
 
 
@@ -236,57 +308,78 @@ def _hook_counts(model):
 
 
 class _Witness:
-    """A hook of the caller's own on the whole model: compares each output with a clean copy,
-    and notes whether autograd was recording while the model ran (a measurement needs no graph)."""
+    """A hook of the caller's own on the whole model. For every forward call it records the
+    batch it was given and whether autograd was recording (a measurement needs no graph), and
+    compares the model's output with a clean copy's (a watching hook changes nothing)."""
 
     def __init__(self, model):
         self.clean = copy.deepcopy(model)
-        self.calls = self.examples = 0
+        self.batches = []  # the input of every forward call, in order
+        self.gradients = []  # per forward call: torch.is_grad_enabled() while the model ran
         self.changed = False
-        self.calls_with_gradients = 0
         self.handle = model.register_forward_hook(self)
 
     def __call__(self, module, inputs, output):
-        self.calls += 1
-        self.examples += len(inputs[0])
-        if torch.is_grad_enabled():  # the state the student's forward pass ran in (checked before our own no_grad)
-            self.calls_with_gradients += 1
+        self.batches.append(inputs[0].detach().clone())
+        self.gradients.append(torch.is_grad_enabled())  # the state the student's forward pass ran in (read before our own no_grad)
         with torch.no_grad():
             if not torch.allclose(output, self.clean(inputs[0]), atol=1e-6):
                 self.changed = True
         return None
+
+    @property
+    def calls(self):
+        return len(self.batches)
+
+    @property
+    def examples(self):
+        return sum(len(b) for b in self.batches)
+
+    @property
+    def calls_with_gradients(self):
+        return sum(self.gradients)
+
+    def covers_once(self, X):
+        """Did the forward calls see every row of X exactly once (in any order)?"""
+        if self.examples != len(X):
+            return False
+        seen = torch.cat(self.batches)
+        if torch.equal(seen, X):
+            return True
+        order = lambda t: t[torch.argsort(t @ torch.linspace(1.0, 2.0, t.shape[1], dtype=t.dtype))]  # noqa: E731
+        return torch.equal(order(seen), order(X))
 
 
 def _leftover_hooks(before, after):
     return [name or "<model>" for name in after if after[name] != before.get(name)]
 
 
+_HOOK_RETURNS_HINT = (
+    "if the error comes from a layer after a ReLU, look at what your hook returns: a forward hook's return "
+    "value replaces the module's output and is fed to the next layer. A monitoring hook returns None."
+)
+
+
+@graded_check("dead_units_with_hooks", expects="a dict {name of an nn.ReLU module: int number of dead units}")
 def check_dead_units_with_hooks(dead_units_with_hooks):
     """Check `dead_units_with_hooks(model, X, batch_size=256)`: dead units per nn.ReLU via hooks."""
     name = "dead_units_with_hooks"
-    _expect_no_call(dead_units_with_hooks, name, {"scan", "DeadUnitMonitor", "DeadUnitTracker"}, "register the hooks and count")
+    _expect_written_by_student(dead_units_with_hooks, name)
     model, X, expected = hook_fixture()
+    batch_size = 16  # X has 50 examples: batches of 16, 16, 16 and 2
     witness = _Witness(model)  # the caller's own hook: must still be there, and see unchanged outputs
     before = _hook_counts(model)
     X_original = X.clone()
     try:
-        inspect.signature(dead_units_with_hooks).bind(model, X, 16)
+        inspect.signature(dead_units_with_hooks).bind(model, X, batch_size)
     except TypeError as error:
         fail(name, f"cannot be called as dead_units_with_hooks(model, X, batch_size): {error}.", "keep the signature dead_units_with_hooks(model, X, batch_size=256).")
     except ValueError:
         pass  # no signature available (a builtin): just call it
     gradients_were_enabled = torch.is_grad_enabled()
     try:
-        result = call(dead_units_with_hooks, model, X, 16, name=name)
-    except AssertionError:
-        raise
-    except Exception as error:  # noqa: BLE001 (report whatever the student's code raised)
-        fail(
-            name,
-            f"raised {type(error).__name__}: {error}",
-            "if the error comes from a layer after a ReLU, look at what your hook returns: a forward hook's return "
-            "value replaces the module's output and is fed to the next layer. A monitoring hook returns None.",
-        )
+        result = call(dead_units_with_hooks, model, X, batch_size, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS,
+                      error_hints={RuntimeError: _HOOK_RETURNS_HINT})
     finally:
         gradients_left_on = torch.is_grad_enabled()
         torch.set_grad_enabled(gradients_were_enabled)  # repair the caller's state before reporting anything
@@ -314,8 +407,24 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
         )
     if witness.calls == 0:
         fail(name, "never ran the model.", "run the model on X (in batches of batch_size) so that the hooks see the activations.")
-    if witness.examples != len(X):
-        fail(name, f"ran the model on {witness.examples} examples; X has {len(X)}.", "run the model on every example of X exactly once, in batches of batch_size.")
+    sizes = [len(b) for b in witness.batches]
+    if max(sizes) > batch_size:
+        fail(
+            name,
+            f"ran the model on batches of {sizes} examples when asked for batches of at most batch_size={batch_size} "
+            f"(X has {len(X)} examples).",
+            "one forward pass over all of X is fine for 50 examples, but a probe set is usually large (a training set of "
+            "50,000 images): every layer's activations for every example would be in memory at once. batch_size is what "
+            "keeps the memory of a measurement bounded: run the model on X[start:start + batch_size] (or X.split(batch_size)) "
+            "in a loop.",
+        )
+    if not witness.covers_once(X):
+        fail(
+            name,
+            f"ran the model on {witness.examples} examples in batches of {sizes}; X has {len(X)}, and each must be seen exactly once.",
+            "run the model on every example of X exactly once, in consecutive batches of batch_size (the last one may be smaller); "
+            "an example run twice or skipped changes nothing here, but it does on other data.",
+        )
     if witness.calls_with_gradients:
         fail(
             name,
@@ -342,6 +451,9 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
         )
     if not isinstance(result, dict):
         fail(name, f"returned a {type(result).__name__}, not a dict.", "return {module name: number of dead units} for every nn.ReLU module.")
+    if not all(isinstance(key, str) for key in result):
+        fail(name, f"returned a dict keyed by {sorted({type(k).__name__ for k in result})}, not by module names.",
+             "use the names that model.named_modules() gives (strings such as '0.1'), not the modules or their positions.")
     if set(result) != set(expected):
         fail(
             name,
@@ -369,16 +481,14 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
 
     # The model in eval mode stays in eval mode; hooks go away even when the forward pass fails.
     model.eval()
-    call(dead_units_with_hooks, model, X, 64, name=name)
+    call(dead_units_with_hooks, model, X, 64, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS)
     if model.training:
         fail(name, "switched a model in eval mode to train mode.", "leave the model in the mode you found it in.")
     model.train()
     before = _hook_counts(model)
-    try:
-        call(dead_units_with_hooks, model, torch.ones(8, 7), 4, name=name)  # 7 features for a 4-input model
-    except AssertionError:
-        raise
-    except Exception:  # noqa: BLE001 (the model is expected to raise here)
+    try:  # 7 features for a 4-input model: the model raises a RuntimeError on purpose, which propagates here
+        call(dead_units_with_hooks, model, torch.ones(8, 7), 4, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS, reraise=(RuntimeError,))
+    except RuntimeError:
         pass
     leftovers = _leftover_hooks(before, _hook_counts(model))
     if leftovers:
@@ -389,8 +499,8 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
         )
     witness.handle.remove()
     print(
-        f"dead_units_with_hooks passed: counts {expected} on a 4-6-5-2 MLP run in batches of 16 (rarely firing units "
-        "included), outputs unchanged, run without gradients, no hook left behind (also after an error), the caller's own hook kept, mode kept."
+        f"dead_units_with_hooks passed: counts {expected} on a 4-6-5-2 MLP run on 50 examples in batches of {sizes} (rarely "
+        "firing units included), each example once, outputs unchanged, every forward pass without gradients, no hook left behind (also after an error), the caller's own hook kept, mode kept."
     )
 
 
@@ -439,18 +549,23 @@ def _wrong_normalisations(h):
     ]
 
 
+@graded_check("dormant_scores", expects="a 1-D float tensor with one score per unit")
 def check_dormant_scores(dormant_scores):
     """Check `dormant_scores(h)` against ReDo's s_i = mean|h_i| / mean_k mean|h_k|."""
     name = "dormant_scores"
-    _expect_no_call(dormant_scores, name, {"monitor_dormant_scores", "scan", "DeadUnitMonitor"}, "compute the score")
+    _expect_written_by_student(dormant_scores, name)
     worst = 0.0
     for label, h in _dormant_fixtures():
         original = h.clone()
-        result = call(dormant_scores, h, name=name)
+        result = call(dormant_scores, h, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS)
         if not torch.equal(h, original):
             fail(name, "modified its input in place.", "h.abs_() and similar in-place ops change the caller's activations; use h.abs().")
         if not isinstance(result, torch.Tensor):
             fail(name, f"returned a {type(result).__name__}, not a torch.Tensor.", "return a 1-D tensor with one score per unit.")
+        result = plain_tensor(result, name)
+        if not result.dtype.is_floating_point:
+            fail(name, f"returned a tensor of dtype {result.dtype} for {label}.",
+                 "a score is a ratio of means, a float: a comparison (a mask) or an integer division loses it. Return the scores themselves.")
         expected = reference_dormant_scores(h)
         units = expected.numel()
         if result.shape != expected.shape:
@@ -477,7 +592,9 @@ def check_dormant_scores(dormant_scores):
             fail(name, f"gives {result[:4].tolist()}... for {label}; expected {expected[:4].tolist()}...", "s_i = mean|h_i| / ((1/H) Σ_k mean|h_k|), the mean over every example (and position) of the unit.")
         worst = max(worst, (result.double() - expected.double()).abs().max().item())
     silent = torch.zeros(8, 5)
-    result = call(dormant_scores, silent, name=name)
+    result = call(dormant_scores, silent, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS)
+    if isinstance(result, torch.Tensor):
+        result = plain_tensor(result, name)
     if not isinstance(result, torch.Tensor) or result.shape != (5,) or not torch.isfinite(result).all() or (result != 0).any():
         fail(
             name,
@@ -487,4 +604,36 @@ def check_dormant_scores(dormant_scores):
     print(
         "dormant_scores passed: matches ReDo's score on (N, F), signed, (N, C, H, W) channels and (N, T, F) features, "
         f"and gives zeros for a silent layer (max abs error {worst:.1e}; expected < 1e-5)."
+    )
+
+
+# --- which units are dead? (diagnosis from a monitor's evidence) ------------------------------
+def _as_unit_set(answer, name, units):
+    """A set of unit indices from a set, frozenset, list, tuple or range of ints; anything else fails with a hint."""
+    if answer is None:
+        fail(name, "is None: not answered yet.", "replace None with a set of unit numbers, e.g. {1, 3} (or set() for none).")
+    if isinstance(answer, (str, bytes, dict)) or not isinstance(answer, (set, frozenset, list, tuple, range)):
+        fail(name, f"is a {type(answer).__name__}, not a set of unit numbers.", "write a set of ints such as {1, 3}; set() if no unit qualifies.")
+    found = set()
+    for unit in answer:
+        if isinstance(unit, bool) or not isinstance(unit, numbers.Integral):
+            fail(name, f"contains {unit!r} ({type(unit).__name__}), not a unit number.", f"units are numbered 0 to {units - 1}: write ints such as {{1, 3}}.")
+        if not 0 <= int(unit) < units:
+            fail(name, f"contains {int(unit)}; the layer's units are numbered 0 to {units - 1}.")
+        found.add(int(unit))
+    return found
+
+
+@graded_check("the diagnosis", expects="two sets of unit numbers (0-7), e.g. DEAD_ON_TRAINING_SET = {1, 3}")
+def check_unit_diagnosis(dead_on_training_set, dormant_not_dead, units=8):
+    """Check the FORM of the answer to "which units are dead, which dormant" (the hidden test grades it).
+
+    Deliberately silent about whether the answer is right: a check that told you would let
+    you find the answer by trying sets until it passes.
+    """
+    dead = _as_unit_set(dead_on_training_set, "DEAD_ON_TRAINING_SET", units)
+    dormant = _as_unit_set(dormant_not_dead, "DORMANT_NOT_DEAD", units)
+    print(
+        f"Your answer is well formed: dead on the training set {sorted(dead)}, τ-dormant but not dead {sorted(dormant)}. "
+        "This check does not say whether it is right; the hidden test does, when the notebook is graded."
     )
