@@ -8,6 +8,17 @@ probability that tends to 1 as depth grows. This module measures it by Monte Car
 import torch
 
 
+def born_dead_probability(width, depth):
+    """P(a net of `depth` hidden layers of `width` units is born dead) for one live input.
+
+    Symmetric weights, no biases: each unit is off with probability 1/2, independently, so a
+    layer dies with probability 2**-width, and the net lives only if every layer does.
+    """
+    if width < 1 or depth < 1:
+        raise ValueError(f"width and depth must be >= 1, got {width}, {depth}")
+    return 1 - (1 - 2.0**-width) ** depth
+
+
 def standard_normal_weights(n_nets, n_out, n_in, generator):
     """Symmetric init: every weight N(0, 1) (the scale does not matter for the sign)."""
     return torch.randn(n_nets, n_out, n_in, generator=generator)

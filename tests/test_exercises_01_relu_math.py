@@ -20,6 +20,7 @@ CORRECT_ALTERNATIVES = {
         "def elu(x, alpha=1.0):\n"
         "    return torch.clamp(x, min=0) + alpha * (torch.exp(torch.clamp(x, max=0)) - 1)"
     ),
+    "zero_gradient_units": "ZERO_GRADIENT_RELU = [4, 2, 1]\nZERO_GRADIENT_LEAKY = (4,)",
 }
 
 # grade_id of the answer -> (wrong answer, test cell, words the failure message must contain)
@@ -35,6 +36,11 @@ WRONG_ANSWERS = {
         "def elu(x, alpha=1.0):\n    return torch.where(x > 0, x, alpha * torch.exp(x))",
         "test_elu",
         "without the - 1",
+    ),
+    "zero_gradient_units": (
+        "ZERO_GRADIENT_RELU = {1, 2, 3, 4}\nZERO_GRADIENT_LEAKY = {4}",
+        "test_zero_gradient_units",
+        "negative on average can still fire on one example",
     ),
 }
 

@@ -15,29 +15,25 @@ ASSIGNMENT = "02_how_units_die"
 CORRECT_ALTERNATIVES = {
     "is_dead_on": "def is_dead_on(w, b, X):\n    return torch.relu(X @ w + b).max() == 0",
     "dead_units": "def dead_units(W, b, X):\n    return torch.relu(nn.functional.linear(X, W, b)).sum(dim=0) == 0",
-    "born_dead_probability": (
-        "import math\n\n"
-        "def born_dead_probability(width, depth):\n"
-        "    return -math.expm1(depth * math.log1p(-2.0 ** -width))"
-    ),
+    "born_dead_ranking": "BORN_DEAD_RANKING = 'b, a, d, c'",
 }
 
 # grade_id of the answer -> (wrong answer, test cell, words the failure message must contain)
 WRONG_ANSWERS = {
     "is_dead_on": (
-        "def is_dead_on(w, b, X):\n    return bool((X @ w + b).mean() <= 0)",
+        "def is_dead_on(w, b, X):\n    return not bool((X @ w + b > 1e-6).any())  # a safety margin",
         "test_is_dead_on",
-        "not the mean",
+        "is a different, looser definition",
     ),
     "dead_units": (
         "def dead_units(W, b, X):\n    return (X @ W.T + b < 0).all(dim=0)",
         "test_dead_units",
         "exactly 0",
     ),
-    "born_dead_probability": (
-        "def born_dead_probability(width, depth):\n    return depth * 2.0 ** -width",
-        "test_born_dead_probability",
-        "union bound",
+    "born_dead_ranking": (
+        "BORN_DEAD_RANKING = ['C', 'B', 'D', 'A']  # deeper is deader",
+        "test_born_dead_ranking",
+        "depth is not the whole story",
     ),
 }
 

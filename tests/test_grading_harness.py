@@ -34,7 +34,13 @@ ASSIGNMENT = "01_relu_math"
 NOTEBOOK = "01_relu_math"
 SOLUTION = REPO / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
 STUDENT_VERSION = REPO / "course" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
-TESTS = ["test_relu", "test_relu_grad", "test_leaky_relu", "test_elu"]
+# the graded test cells of 01 in notebook order, and their points (read from the source, so
+# that a new exercise in 01 does not need this file edited)
+_GRADED = [cell.metadata["nbgrader"] for cell in nbformat.read(SOLUTION, as_version=4).cells
+           if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"].get("solution")]
+TESTS = [meta["grade_id"] for meta in _GRADED]
+POINTS = sum(meta["points"] for meta in _GRADED)
+assert TESTS[:4] == ["test_relu", "test_relu_grad", "test_leaky_relu", "test_elu"], TESTS
 CELL_TIMEOUT = 8
 
 
@@ -303,21 +309,21 @@ def test_well_behaved_students_get_what_they_get_alone(graded_class):
         alone = [{k: r[k] for k in ("test_id", "points", "status", "message")} for r in graded_class["alone_rows"] if r["student"] == student]
         together = [{k: r[k] for k in ("test_id", "points", "status", "message")} for r in graded_class["rows"] if r["student"] == student]
         assert alone == together
-    assert statuses(graded_class, "good") == ["passed"] * 4 and score(graded_class, "good") == 8
-    assert statuses(graded_class, "stub") == ["failed"] * 4 and score(graded_class, "stub") == 0
+    assert statuses(graded_class, "good") == ["passed"] * len(TESTS) and score(graded_class, "good") == POINTS
+    assert statuses(graded_class, "stub") == ["failed"] * len(TESTS) and score(graded_class, "stub") == 0
     assert "not implemented" in messages(graded_class, "stub")["test_relu"]
 
 
 def test_feedback_names_each_test_with_points_and_message(graded_class):
     page = (graded_class["out"] / "feedback" / "stub" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
-    assert "Score: 0 / 8" in page
+    assert f"Score: 0 / {POINTS}" in page
     for test in TESTS:
         assert f"<code>{test}</code>" in page
     assert page.count("0 / 2") >= 4
     assert "is not implemented yet" in page and "Hint:" in page
     assert "What the grader changed" not in page  # an untouched notebook needs no repairs
     page = (graded_class["out"] / "feedback" / "good" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
-    assert "Score: 8 / 8" in page and page.count("2 / 2") >= 4
+    assert f"Score: {POINTS} / {POINTS}" in page and page.count("2 / 2") >= len(TESTS)
     assert "What the grader changed" not in page
     assert "(hidden tests ran here; their source is not shown)" in page
 
@@ -356,7 +362,7 @@ def test_hidden_tests_printed_by_student_code_are_redacted(graded_class):
     assert [line for line in secrets if line in printed], "the student's code did print hidden tests (instructor's copy)"
     page = (graded_class["out"] / "feedback" / "prints_history" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
     assert "[hidden test line removed]" in page
-    assert statuses(graded_class, "prints_history") == ["passed"] * 4
+    assert statuses(graded_class, "prints_history") == ["passed"] * len(TESTS)
 
 
 # --- one test per kind of hostile submission -----------------------------------------------------------
@@ -393,7 +399,7 @@ def test_killing_its_parent_harms_nothing(graded_class):
 
 
 def test_huge_output_is_cut_and_costs_nothing(graded_class):
-    assert statuses(graded_class, "huge_output") == ["passed"] * 4
+    assert statuses(graded_class, "huge_output") == ["passed"] * len(TESTS)
     notebook = autograded(graded_class, "huge_output")
     kept = len(json.dumps(notebook.cells[cell_index(notebook, "relu")].outputs))
     assert kept < 400_000
@@ -418,8 +424,8 @@ def test_edited_test_cell_is_restored(graded_class):
 
 
 def test_answer_typed_into_a_copied_test_cell_still_counts(graded_class):
-    assert statuses(graded_class, "duplicates_cells") == ["passed"] * 4
-    assert score(graded_class, "duplicates_cells") == 8
+    assert statuses(graded_class, "duplicates_cells") == ["passed"] * len(TESTS)
+    assert score(graded_class, "duplicates_cells") == POINTS
 
 
 def test_test_cell_turned_into_markdown_still_runs(graded_class):
@@ -429,25 +435,25 @@ def test_test_cell_turned_into_markdown_still_runs(graded_class):
 
 
 def test_corrupt_notebook_is_reported_missing(graded_class):
-    assert statuses(graded_class, "corrupt_json") == ["missing"] * 4
+    assert statuses(graded_class, "corrupt_json") == ["missing"] * len(TESTS)
     assert "not a valid notebook" in messages(graded_class, "corrupt_json")["test_relu"]
     assert score(graded_class, "corrupt_json") == 0
 
 
 def test_missing_notebook_is_reported_missing(graded_class):
-    assert statuses(graded_class, "missing_notebook") == ["missing"] * 4
+    assert statuses(graded_class, "missing_notebook") == ["missing"] * len(TESTS)
     assert "no 01_relu_math.ipynb" in messages(graded_class, "missing_notebook")["test_relu"]
 
 
 def test_misnamed_notebook_is_graded_with_a_note(graded_class):
-    assert statuses(graded_class, "misnamed") == ["passed"] * 4
+    assert statuses(graded_class, "misnamed") == ["passed"] * len(TESTS)
     page = (graded_class["out"] / "feedback" / "misnamed" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
     assert "misnamed" in page
 
 
 def test_patched_check_function_is_caught(graded_class):
     # The patch stays in place, so every test from there on ran in a tampered kernel.
-    assert statuses(graded_class, "patches_check") == ["tampered"] * 4
+    assert statuses(graded_class, "patches_check") == ["tampered"] * len(TESTS)
     assert "deadrelu.checks.relu_math.check_relu replaced" in messages(graded_class, "patches_check")["test_relu"]
     assert "no longer refers to the public check" in messages(graded_class, "patches_check")["test_relu"]
     assert score(graded_class, "patches_check") == 0
@@ -483,18 +489,18 @@ def test_writes_outside_its_folder_land_nowhere(graded_class):
     assert "WROTE" not in text and text.count("BLOCKED") == 4
     for path in graded_class["write_targets"]:
         assert not path.exists(), path
-    assert statuses(graded_class, "writes_outside") == ["passed"] * 4
+    assert statuses(graded_class, "writes_outside") == ["passed"] * len(TESTS)
 
 
 def test_no_network_even_to_loopback(graded_class):
     assert graded_class["listener"].connections == 0
     text = cell_text(autograded(graded_class, "opens_network"), "relu")
     assert "BLOCKED" in text and "CONNECTED" not in text
-    assert statuses(graded_class, "opens_network") == ["passed"] * 4
+    assert statuses(graded_class, "opens_network") == ["passed"] * len(TESTS)
 
 
 def test_warnings_on_stderr_cost_no_points(graded_class):
-    assert statuses(graded_class, "warns_on_stderr") == ["passed"] * 4
+    assert statuses(graded_class, "warns_on_stderr") == ["passed"] * len(TESTS)
     assert "a UserWarning on stderr" in cell_text(autograded(graded_class, "warns_on_stderr"), "test_relu")
 
 
@@ -534,7 +540,7 @@ def test_grading_without_the_sandbox_works_and_warns(tmp_path, capsys):
                            "--gradebook", str(tmp_path / "gradebook.db"), "--quiet"])
     assert status == 0
     assert "WARNING: grading WITHOUT a sandbox" in capsys.readouterr().err
-    assert (tmp_path / "out" / "grades.csv").read_text().splitlines()[1] == "alice,01_relu_math,8,8,0"
+    assert (tmp_path / "out" / "grades.csv").read_text().splitlines()[1] == f"alice,01_relu_math,{POINTS},{POINTS},0"
 
 
 def test_require_sandbox_refuses_without_bubblewrap(tmp_path, monkeypatch, capsys):
