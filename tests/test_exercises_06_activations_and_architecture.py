@@ -27,6 +27,7 @@ CORRECT_ALTERNATIVES = {
         "    def forward(self, x):\n"
         "        return self.branch(x) + x"
     ),
+    "PREDICTED_DEAD_RANKING": 'PREDICTED_DEAD_RANKING = ("Plain", "x+relu(Wx)", "standard")',
 }
 
 # grade_id of the answer -> (wrong answer, test cell, words the failure message must contain)
@@ -46,6 +47,11 @@ WRONG_ANSWERS = {
         "        return torch.relu(x + self.linear(x))",
         "test_ResidualBlock",
         "ReLU is applied after the addition",
+    ),
+    "PREDICTED_DEAD_RANKING": (
+        'PREDICTED_DEAD_RANKING = ["x + ReLU(Wx)", "plain", "x + W2·ReLU(W1x)"]',
+        "test_PREDICTED_DEAD_RANKING",
+        "shrinks layer after layer",
     ),
 }
 

@@ -37,6 +37,7 @@ CORRECT_ALTERNATIVES = {
         "    b.bias = nn.Parameter(second.bias.detach().clone())\n"
         "    return a, b"
     ),
+    "PREDICTED_RECYCLED": "PREDICTED_RECYCLED = [6, 3, 0]",
 }
 
 # grade_id of the answer -> (wrong answer, test cell, words the failure message must contain)
@@ -61,6 +62,7 @@ WRONG_ANSWERS = {
         "test_prune_pair",
         "you kept the DEAD units",
     ),
+    "PREDICTED_RECYCLED": ("PREDICTED_RECYCLED = {0, 6}", "test_PREDICTED_RECYCLED", "exactly at τ"),
 }
 
 
