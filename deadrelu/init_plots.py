@@ -6,6 +6,8 @@ hidden layer, the std of the pre-activations (the quantity He et al. 2015 keep c
 and the share of units that are dead at initialisation (ReLU output 0 for every input, the
 course's definition in `monitor`). The plots take `ax=None` / `axes=None` and return the
 figure; `init_explorer` wraps them.
+`predicted_std` is the variance arithmetic of the notebook's section 2, and `prediction_table`
+sets a student's predictions (Exercise 1) beside the measurement.
 """
 
 import math
@@ -132,3 +134,39 @@ def plot_depth_profiles(profiles, predicted=None, axes=None):
     for ax in (ax_std, ax_dead):
         ax.locator_params(axis="x", nbins=6, integer=True)
     return fig
+
+
+# --- section 2's arithmetic, and the predictions of its exercise ------------------------------
+def predicted_std(c, depth, input_std=1.0):
+    """Std of the pre-activations of hidden layer `depth` (1 = first) of a plain ReLU MLP with
+    zero biases whose layers all have c = fan_in * Var[w], for zero-mean inputs of std
+    `input_std`: layer 1 multiplies the variance by c (its input has not been through a ReLU),
+    every later layer by c/2 (a ReLU halves the second moment of a symmetric pre-activation)."""
+    return input_std * math.sqrt(c) * math.sqrt(c / 2) ** (depth - 1)
+
+
+def prediction_table(predicted_log10, most_dead, profiles, c_of):
+    """The section-2 predictions next to the measurement of section 3: log10 of the last layer's
+    pre-activation std per scheme (yours, the variance arithmetic's, measured), then which of
+    Xavier and He has more dead units there. Unanswered (None) or malformed predictions show as such."""
+    from .tables import Table
+
+    def yours(scheme):
+        if predicted_log10 is None:
+            return "not answered yet"
+        try:
+            return f"{float(predicted_log10[scheme]):+.1f}"
+        except (KeyError, TypeError, ValueError, IndexError):
+            return "not a number"
+
+    rows = []
+    for scheme, profile in profiles.items():
+        rows.append({"scheme (zero biases)": scheme, f"your log10 std, layer {profile.depth}": yours(scheme),
+                     "variance arithmetic": f"{math.log10(predicted_std(c_of[scheme], profile.depth, profile.input_std)):+.1f}",
+                     "measured": f"{math.log10(profile.std[-1]):+.1f}"})
+    xavier, he = profiles["xavier_normal"], profiles["he_normal"]
+    dead = {"xavier_normal": xavier.dead_fraction[-1], "he_normal": he.dead_fraction[-1]}
+    measured = "same" if dead["xavier_normal"] == dead["he_normal"] else max(dead, key=dead.get)
+    print(f"more dead units at layer {he.depth}: yours {most_dead!r}, measured {measured!r} "
+          f"(Xavier {100 * dead['xavier_normal']:.1f} %, He {100 * dead['he_normal']:.1f} %)")
+    return Table(rows, title=f"Predicted and measured log10 std of layer {he.depth}'s pre-activations")

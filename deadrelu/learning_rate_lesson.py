@@ -6,6 +6,8 @@ row; this module adds the other per-seed measurements its claims need (steps to 
 accuracy, update-to-weight ratios, the share of steps that clipping caps), a training
 callback that records dead units over steps for every seed of a row, and the helpers that
 run, tabulate and plot the stored sweeps of `scripts/sweeps/04_*.py` (see `deadrelu.sweeps`).
+The last section runs the arms of section 10's design exercise (`EXPERIMENT`: a control and a
+treatment, each a few settings changed against the baseline).
 """
 
 import statistics
@@ -296,3 +298,67 @@ def plot_sweep_record(record, value_key, xlabel, baseline="baseline", axes=None,
     ax_dead.set_title(f"Dead units (mean ± std over {seeds} seeds)")
     ax_steps.set_title("Steps to the target accuracy (seeds that reach it)")
     return fig
+
+
+# --- the one-change experiment of section 10 (notebook 04's design exercise) ------------------
+ONE_CHANGE_KNOBS = {"lr": 0.8, "inputs": "raw", "clip_grad_norm": None, "momentum": 0.0}
+"""The settings a design may give an arm, with the baseline's value of each: plain SGD at
+learning rate 0.8 on raw pixels (scaled to [0, 1], not centred), no clipping, no momentum.
+An arm that leaves a knob out keeps the baseline's value."""
+
+
+def design_arm(arm):
+    """An arm of a design (a dict of some `ONE_CHANGE_KNOBS`) with every knob filled in."""
+    return {**ONE_CHANGE_KNOBS, **dict(arm)}
+
+
+def changed_knobs(experiment):
+    """The knobs whose values differ between the design's control and treatment arms."""
+    control, treatment = design_arm(experiment["control"]), design_arm(experiment["treatment"])
+    return sorted(k for k in ONE_CHANGE_KNOBS if control[k] != treatment[k])
+
+
+def arm_text(arm):
+    """'lr 0.8, raw inputs, no clipping, no momentum' for an arm."""
+    arm = design_arm(arm)
+    clip = "no clipping" if arm["clip_grad_norm"] is None else f"clip norm {arm['clip_grad_norm']:g}"
+    momentum = "no momentum" if not arm["momentum"] else f"momentum {arm['momentum']:g}"
+    return f"lr {arm['lr']:g}, {arm['inputs']} inputs, {clip}, {momentum}"
+
+
+def run_arm(arm, datasets, already_run=None):
+    """The runs of one arm over the baseline's seeds: taken from `already_run` ({arm_text: runs},
+    the rows the notebook trained anyway) when it is there, else trained now (a few seconds).
+    `datasets` maps "raw" and "standardized" to the digits split to train on."""
+    arm = design_arm(arm)
+    text = arm_text(arm)
+    if already_run and text in already_run:
+        return already_run[text]
+    changes = {"lr": arm["lr"]}
+    if arm["clip_grad_norm"] is not None:
+        changes["clip_grad_norm"] = arm["clip_grad_norm"]
+    if arm["momentum"]:
+        changes["momentum"] = arm["momentum"]
+    return baseline_runs(datasets[arm["inputs"]], progress=False, description=text, **changes)
+
+
+def show_design(experiment, datasets, already_run=None):
+    """Run a design's two arms (see `run_arm`) and print each arm's first-layer dead share next
+    to its settings; a design that is not answered yet, or malformed, is reported, not raised.
+    Returns {"control": runs, "treatment": runs}, or None when there was nothing to run."""
+    if experiment is None:
+        print("EXPERIMENT is None: answer the exercise above, then run this cell again to see what your design measures.")
+        return None
+    try:
+        arms = {which: design_arm(experiment[which]) for which in ("control", "treatment")}
+        if any(arm["inputs"] not in datasets for arm in arms.values()):
+            raise ValueError(f"inputs must be one of {sorted(datasets)}")
+        runs = {which: run_arm(arm, datasets, already_run) for which, arm in arms.items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as problem:
+        print(f"your design could not be run ({type(problem).__name__}: {problem}); its public check says what form it needs.")
+        return None
+    for which, arm in arms.items():
+        dead = dead_percent(runs[which], 0)
+        print(f"your {which:9s} ({arm_text(arm)}): first layer {statistics.fmean(dead):.1f} % dead "
+              f"(mean of {len(dead)} seeds; per seed {', '.join(f'{d:.0f}' for d in dead)})")
+    return runs

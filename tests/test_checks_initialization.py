@@ -8,45 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from deadrelu.checks.initialization import check_he_normal_, check_lsuv, check_predicted_std
-
-
-# --- predicted_std ---------------------------------------------------------------------------
-def std_closed_form(c, depth, input_std=1.0):
-    return input_std * math.sqrt(c) * math.sqrt(c / 2) ** (depth - 1)
-
-
-def std_layer_by_layer(c, depth, input_std=1.0):
-    variance = c * input_std**2  # layer 1 sees the raw input
-    for _ in range(depth - 1):
-        variance = c * variance / 2  # E[h^2] = Var[z] / 2 behind a ReLU
-    return math.sqrt(variance)
-
-
-def std_torch(c, depth, input_std=1.0):
-    c = torch.tensor(c, dtype=torch.float64)
-    return input_std * c.sqrt() * (c / 2).sqrt().pow(depth - 1)
-
-
-@pytest.mark.parametrize("predicted_std", [std_closed_form, std_layer_by_layer, std_torch])
-def test_predicted_std_accepts_correct_alternatives(predicted_std):
-    check_predicted_std(predicted_std)
-
-
-@pytest.mark.parametrize(
-    "predicted_std, hint",
-    [
-        (lambda c, d, s=1.0: s * math.sqrt(c) ** d, "E[h²] = Var[z]/2"),
-        (lambda c, d, s=1.0: s * math.sqrt(c / 2) ** d, "halving starts at layer 2"),
-        (lambda c, d, s=1.0: s**2 * c * (c / 2) ** (d - 1), "square root"),
-        (lambda c, d, s=1.0: s * math.sqrt(c) * math.sqrt(c / 2) ** d, "depth - 1 halvings"),
-        (lambda c, d, s=1.0: s * math.sqrt(c) * (math.sqrt(c) / 2) ** (d - 1), "not by 1/2"),
-        (lambda c, d, s=1.0: math.sqrt(c) * math.sqrt(c / 2) ** (d - 1), "expected"),  # ignores input_std
-    ],
-)
-def test_predicted_std_rejects_wrong_rules_with_a_hint(predicted_std, hint):
-    with pytest.raises(AssertionError, match=re.escape(hint)):
-        check_predicted_std(predicted_std)
+from deadrelu.checks.initialization import check_dead_units_prediction, check_he_normal_, check_log10_std_predictions, check_lsuv
 
 
 # --- he_normal_ ------------------------------------------------------------------------------
@@ -326,3 +288,234 @@ def test_lsuv_check_accepts_the_course_helper():
     lsuv_hooks(ours, X, generator=torch.Generator().manual_seed(1))
     lsuv_init(theirs, X, generator=torch.Generator().manual_seed(1))
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(ours.parameters(), theirs.parameters()))
+
+
+# --- escape routes: the reference under another name, the package's implementation, the checks' own code --------
+from torch.nn.init import kaiming_normal_ as draw_he  # noqa: E402 - an alias, as a student might import it
+
+
+def he_alias(weight, generator=None):
+    return draw_he(weight, nonlinearity="relu", generator=generator)
+
+
+def he_through_a_wrapper(weight, generator=None):
+    pick = getattr(nn.init, "kaiming_" + "normal_")
+    return pick(weight, mode="fan_in", nonlinearity="relu", generator=generator)
+
+
+def he_package_init_model(weight, generator=None):
+    from types import SimpleNamespace
+
+    from deadrelu import initialization
+
+    initialization._init_layer(SimpleNamespace(weight=weight, bias=None), "he_normal", generator)
+    return weight
+
+
+def he_check_module_helper(weight, generator=None):
+    from deadrelu.checks import initialization as checks
+
+    checks._variance_rules(*weight.shape)  # any check-module function an answer calls is the check's own code
+    return he_normal_method(weight, generator)
+
+
+class TensorThatAgrees(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        result = super().__torch_function__(func, types, args, kwargs or {})
+        return True if func in (torch.allclose, torch.equal) else result
+
+
+def he_returns_a_subclass(weight, generator=None):
+    he_normal_method(weight, generator)
+    return weight.detach().as_subclass(TensorThatAgrees)
+
+
+@pytest.mark.parametrize(
+    "he_normal_, hint",
+    [
+        (he_alias, "torch's `kaiming_normal_`"),
+        (he_through_a_wrapper, "a reference called under another name"),
+        (he_package_init_model, "the course's `_init_layer`"),
+        (he_check_module_helper, "from the check module"),
+        (he_returns_a_subclass, "subclass of torch.Tensor"),
+        (lambda weight, generator=None: [1.0], "not a torch.Tensor"),
+        (lambda weight, generator=None: "weight", "not a torch.Tensor"),
+        (lambda weight, generator=None: torch.zeros(3), "left `weight` unchanged"),
+        (lambda weight: weight, "raised TypeError"),
+    ],
+)
+def test_he_normal_escape_routes_and_malformed_answers_fail_with_a_hint(he_normal_, hint):
+    with pytest.raises(AssertionError, match=re.escape(hint)):
+        check_he_normal_(he_normal_)
+
+
+def lsuv_package(model, X, tol=0.1, max_iter=10, generator=None):
+    from deadrelu.initialization import lsuv_init
+
+    biases = [m.bias.detach().clone() for m in linears(model)]
+    lsuv_init(model, X, tol, max_iter, generator)
+    with torch.no_grad():
+        for m, b in zip(linears(model), biases):
+            m.bias.copy_(b)
+    return model
+
+
+def lsuv_checks_reference(model, X, tol=0.1, max_iter=10, generator=None):
+    from deadrelu.checks.initialization import _variant
+
+    with torch.no_grad():
+        for layer in linears(model):
+            nn.init.orthogonal_(layer.weight, generator=generator)
+    return _variant(model, X, tol, max_iter)
+
+
+@pytest.mark.parametrize(
+    "lsuv, hint",
+    [
+        (lsuv_package, "the course's `lsuv_init`"),
+        (lsuv_checks_reference, "`_variant` from the check module"),
+        (lambda model, X, tol=0.1, max_iter=10, generator=None: "model", "returned a different model object"),
+        (lambda model, X: model, "raised TypeError"),
+        (lambda model, X, tol=0.1, max_iter=10, generator=None: model[50], "raised IndexError"),
+    ],
+)
+def test_lsuv_escape_routes_and_malformed_answers_fail_with_a_hint(lsuv, hint):
+    with pytest.raises(AssertionError, match=re.escape(hint)):
+        check_lsuv(lsuv)
+
+
+# --- the form checks of the section-2 predictions: they accept any well-formed answer, right or wrong ------------
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"default": -11.6, "xavier_normal": -4.4, "he_normal": 0.15},
+        {"default": -7, "xavier_normal": 0, "he_normal": 4.5},  # wrong, but well formed: the form check must not tell
+        {"default": torch.tensor(-12.0), "xavier_normal": -4, "he_normal": 0},
+    ],
+)
+def test_log10_std_form_check_accepts_any_well_formed_answer(answer):
+    check_log10_std_predictions(answer)
+
+
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        (None, "not answered yet"),
+        ([-12, -4, 0], "not a dict"),
+        ({"default": -12, "xavier_normal": -4}, "needs exactly these keys"),
+        ({"default": "-12", "xavier_normal": -4, "he_normal": 0}, "not a number"),
+        ({"default": torch.tensor([-12.0, 1.0]), "xavier_normal": -4, "he_normal": 0}, "not one number"),
+        ({"default": float("nan"), "xavier_normal": -4, "he_normal": 0}, "not finite"),
+    ],
+)
+def test_log10_std_form_check_rejects_malformed_answers(answer, words):
+    with pytest.raises(AssertionError, match=re.escape(words)):
+        check_log10_std_predictions(answer)
+
+
+@pytest.mark.parametrize("answer", ["same", "xavier_normal", "he_normal"])
+def test_dead_units_form_check_accepts_any_choice(answer):
+    check_dead_units_prediction(answer)
+
+
+@pytest.mark.parametrize("answer, words", [(None, "not answered yet"), ("Same", "one of the strings"), (["same"], "one of the strings"), (0, "one of the strings")])
+def test_dead_units_form_check_rejects_malformed_answers(answer, words):
+    with pytest.raises(AssertionError, match=re.escape(words)):
+        check_dead_units_prediction(answer)
+
+
+# --- Exercise 1, predict then measure: the hidden tests hold the key and the misconception hints -----------------
+from course_tools import run_graded_cell  # noqa: E402
+
+ASSIGNMENT = "05_initialization"
+PRELUDE = "from deadrelu.checks.initialization import check_dead_units_prediction, check_log10_std_predictions"
+
+
+def graded_log10(answer):
+    return run_graded_cell(ASSIGNMENT, "test_predicted_log10_std", {"PREDICTED_LOG10_STD": answer}, prelude=PRELUDE)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"default": -11.6, "xavier_normal": -4.4, "he_normal": 0.15},  # the variance arithmetic
+        {"default": -12, "xavier_normal": -4, "he_normal": 0},  # rounded to whole orders of magnitude
+        {"default": -12.0, "xavier_normal": -4.7, "he_normal": 0.35},  # a measured seed's values
+        {"default": -10.6, "xavier_normal": -3.3, "he_normal": -0.7},  # the edges of the accepted ranges
+        {"default": torch.tensor(-11.5), "xavier_normal": -4.5, "he_normal": 0.3},  # a one-element tensor
+    ],
+)
+def test_log10_catalogue_right_answers_earn_the_points(answer):
+    assert graded_log10(answer) is None
+
+
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        ({"default": -7.2, "xavier_normal": 0.0, "he_normal": 4.5}, "half of its second moment"),  # no ReLU halving
+        ({"default": -23.1, "xavier_normal": -8.7, "he_normal": 0.3}, "log of the VARIANCE"),
+        ({"default": -15.9, "xavier_normal": -8.7, "he_normal": -4.2}, "these halve the STD"),
+        ({"default": 1e-12, "xavier_normal": 4e-5, "he_normal": 1.4}, "the std itself"),
+        ({"default": -11.6, "xavier_normal": -4.4, "he_normal": -4.0}, "He's factor 2 was chosen for a reason"),
+        ({"default": -11.6, "xavier_normal": -4.4, "he_normal": 3.0}, "He's factor 2 was chosen for a reason"),
+        ({"default": -0.8, "xavier_normal": -4.4, "he_normal": 0.15}, "a per-layer factor compounds"),  # one layer's factor
+        ({"default": -11.6, "xavier_normal": -0.15, "he_normal": 0.15}, "a per-layer factor compounds"),
+        ({"default": -5.0, "xavier_normal": -2.0, "he_normal": 0.15}, "a per-layer factor compounds"),
+    ],
+)
+def test_log10_catalogue_wrong_answers_lose_the_points_with_a_hint(answer, words):
+    message = graded_log10(answer)
+    assert message is not None and words in message, message
+    for answer_value in ("-11.6", "-4.4", "0.15", "c/2"):  # hints name the misconception, never the answer or the formula
+        assert answer_value not in message.split("Hint:")[1]
+
+
+@pytest.mark.parametrize("answer, words", [
+    (None, "not answered yet"),
+    ({"default": "-12", "xavier_normal": -4, "he_normal": 0}, "not a number"),
+])
+def test_log10_cell_fails_malformed_answers_with_a_hint(answer, words):
+    message = graded_log10(answer)
+    assert message is not None and words in message, message
+
+
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        ("same", None),
+        ("xavier_normal", "a smaller signal is not a more negative one"),
+        ("he_normal", "larger weights do not push more pre-activations below zero"),
+        (None, "not answered yet"),
+        ("identical", "one of the strings"),
+    ],
+)
+def test_dead_units_catalogue(answer, words):
+    message = run_graded_cell(ASSIGNMENT, "test_most_dead_at_layer_30", {"MOST_DEAD_AT_LAYER_30": answer}, prelude=PRELUDE)
+    if words is None:
+        assert message is None, message
+    else:
+        assert message is not None and words in message, message
+
+
+# --- section 2's arithmetic and the prediction table (deadrelu.init_plots) -------------------------------------
+def test_predicted_std_follows_the_variance_arithmetic():
+    from deadrelu.init_plots import predicted_std
+
+    assert math.isclose(predicted_std(2, 1), math.sqrt(2))
+    assert math.isclose(predicted_std(2.0, 30), math.sqrt(2))  # He keeps the scale
+    assert math.isclose(predicted_std(1.0, 3, 2.0), 2.0 * 0.5)  # layer 1 x 1, then x 1/2 per ReLU in the variance
+    assert math.isclose(predicted_std(1 / 3, 2), math.sqrt(1 / 3) * math.sqrt(1 / 6))
+
+
+def test_prediction_table_shows_yours_next_to_the_measurement(capsys):
+    from deadrelu.init_plots import depth_profile, prediction_table
+
+    c_of = {"default": 1 / 3, "xavier_normal": 1.0, "he_normal": 2.0}
+    profiles = {scheme: depth_profile(scheme, depth=6, width=16, bias=0.0, seed=0) for scheme in c_of}
+    table = prediction_table({"default": -3, "xavier_normal": -1, "he_normal": 0}, "same", profiles, c_of)
+    assert [row["your log10 std, layer 6"] for row in table.rows] == ["-3.0", "-1.0", "+0.0"]
+    assert "measured 'same'" in capsys.readouterr().out
+    for unanswered, shown in ((None, "not answered yet"), ({"default": "x"}, "not a number")):
+        table = prediction_table(unanswered, None, profiles, c_of)
+        assert table.rows[0]["your log10 std, layer 6"] == shown

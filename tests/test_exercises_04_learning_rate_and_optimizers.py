@@ -13,10 +13,6 @@ pytestmark = pytest.mark.slow
 ASSIGNMENT = "04_learning_rate_and_optimizers"
 
 CORRECT_ALTERNATIVES = {
-    "update_to_weight_ratio": (
-        "def update_to_weight_ratio(weight_before, weight_after):\n"
-        "    return float(torch.linalg.matrix_norm(weight_after - weight_before) / torch.linalg.matrix_norm(weight_before))"
-    ),
     "warmup_factor": (
         "def warmup_factor(step, warmup_steps):\n"
         "    return 1.0 if step + 1 >= warmup_steps else (step + 1) / warmup_steps"
@@ -30,15 +26,16 @@ CORRECT_ALTERNATIVES = {
         "            g.mul_(max_norm / total)\n"
         "    return total"
     ),
+    # the design exercise: settings left out keep the baseline's (lr 0.8, raw inputs)
+    "one_change_experiment": 'EXPERIMENT = {"control": {}, "treatment": {"inputs": "standardized"}}',
 }
 
 # grade_id of the answer -> (wrong answer, test cell, words the failure message must contain)
 WRONG_ANSWERS = {
-    "update_to_weight_ratio": (
-        "def update_to_weight_ratio(weight_before, weight_after):\n"
-        "    return ((weight_after.norm() - weight_before.norm()).abs() / weight_before.norm()).item()",
-        "test_update_to_weight_ratio",
-        "a rotation moves them",
+    "one_change_experiment": (
+        'EXPERIMENT = {"control": {"lr": 0.8}, "treatment": {"lr": 0.2}}',
+        "test_one_change_experiment",
+        "both explanations predict fewer deaths at a lower rate",
     ),
     "warmup_factor": (
         "def warmup_factor(step, warmup_steps):\n    return 1.0 if warmup_steps == 0 else min(1.0, step / warmup_steps)",

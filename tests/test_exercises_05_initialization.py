@@ -13,12 +13,10 @@ pytestmark = pytest.mark.slow
 ASSIGNMENT = "05_initialization"
 
 CORRECT_ALTERNATIVES = {
-    "predicted_std": (
-        "def predicted_std(c, depth, input_std=1.0):\n"
-        "    variance = c * input_std ** 2\n"
-        "    for _ in range(depth - 1):\n"
-        "        variance = c * variance / 2\n"
-        "    return math.sqrt(variance)"
+    # predict, then measure: whole orders of magnitude are close enough
+    "predictions_at_depth_30": (
+        'PREDICTED_LOG10_STD = {"default": -12, "xavier_normal": -4.5, "he_normal": 0}\n'
+        'MOST_DEAD_AT_LAYER_30 = "same"'
     ),
     "he_normal_": (
         "def he_normal_(weight, generator=None):\n"
@@ -45,10 +43,11 @@ CORRECT_ALTERNATIVES = {
 
 # grade_id of the answer -> (wrong answer, test cell, words the failure message must contain)
 WRONG_ANSWERS = {
-    "predicted_std": (
-        "def predicted_std(c, depth, input_std=1.0):\n    return input_std * math.sqrt(c) ** depth",
-        "test_predicted_std",
-        "E[h²] = Var[z]/2",
+    "predictions_at_depth_30": (
+        'PREDICTED_LOG10_STD = {"default": -7.2, "xavier_normal": 0.0, "he_normal": 4.5}\n'
+        'MOST_DEAD_AT_LAYER_30 = "xavier_normal"',
+        "test_predicted_log10_std",
+        "half of its second moment",
     ),
     "he_normal_": (
         "def he_normal_(weight, generator=None):\n"

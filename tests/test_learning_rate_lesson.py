@@ -179,3 +179,48 @@ def test_verdicts_leave_out_seeds_where_a_run_diverged():
         run.diverged = True
     assert verdicts_against({"lr 9": runs}, base).rows[0] == {"change": "lr 9", **{column: "diverged (5/5 seeds)" for column in (
         "dead % hidden 1", "dead % hidden 2", "test accuracy", "steps to 90 %")}}
+
+
+# --- the design exercise of section 10: arms, their text, and running them -------------------------
+from deadrelu.learning_rate_lesson import ONE_CHANGE_KNOBS, arm_text, changed_knobs, design_arm, run_arm, show_design  # noqa: E402
+
+
+def test_an_arm_keeps_the_baselines_settings_it_leaves_out():
+    assert design_arm({}) == ONE_CHANGE_KNOBS == {"lr": 0.8, "inputs": "raw", "clip_grad_norm": None, "momentum": 0.0}
+    assert design_arm({"inputs": "standardized"})["lr"] == 0.8
+    assert changed_knobs({"control": {}, "treatment": {"inputs": "standardized"}}) == ["inputs"]
+    assert changed_knobs({"control": {"lr": 0.8}, "treatment": {}}) == []
+    assert changed_knobs({"control": {"lr": 0.2}, "treatment": {"inputs": "standardized"}}) == ["inputs", "lr"]
+    assert arm_text({}) == "lr 0.8, raw inputs, no clipping, no momentum"
+    assert arm_text({"lr": 0.08, "momentum": 0.9, "clip_grad_norm": 2}) == "lr 0.08, raw inputs, clip norm 2, momentum 0.9"
+
+
+def test_run_arm_reuses_rows_already_run_and_trains_the_others(monkeypatch):
+    import deadrelu.learning_rate_lesson as lesson
+
+    calls = []
+    monkeypatch.setattr(lesson, "baseline_runs", lambda data, **changes: calls.append((data, changes)) or ["trained"])
+    stored = {arm_text({}): ["stored"]}
+    datasets = {"raw": "RAW", "standardized": "STD"}
+    assert run_arm({"lr": 0.8}, datasets, stored) == ["stored"] and not calls
+    assert run_arm({"inputs": "standardized", "clip_grad_norm": 2.0, "momentum": 0.5}, datasets, stored) == ["trained"]
+    data, changes = calls[0]
+    assert data == "STD" and changes["lr"] == 0.8 and changes["clip_grad_norm"] == 2.0 and changes["momentum"] == 0.5
+
+
+def test_show_design_reports_an_unanswered_or_malformed_design_without_failing(capsys):
+    assert show_design(None, {"raw": None, "standardized": None}) is None
+    assert "EXPERIMENT is None" in capsys.readouterr().out
+    assert show_design({"control": {}}, {"raw": None, "standardized": None}) is None
+    assert "could not be run" in capsys.readouterr().out
+    assert show_design({"control": {"inputs": "centred"}, "treatment": {}}, {"raw": None, "standardized": None}) is None
+    assert "could not be run" in capsys.readouterr().out
+
+
+def test_show_design_prints_each_arms_dead_share(capsys):
+    runs = {arm_text({}): [fake_run(0, dead=(0.4, 0.0)), fake_run(1, dead=(0.2, 0.0))],
+            arm_text({"inputs": "standardized"}): [fake_run(0, dead=(0.0, 0.0)), fake_run(1, dead=(0.0, 0.0))]}
+    shown = show_design({"control": {}, "treatment": {"inputs": "standardized"}}, {"raw": None, "standardized": None}, runs)
+    out = capsys.readouterr().out
+    assert set(shown) == {"control", "treatment"}
+    assert "first layer 30.0 % dead" in out and "first layer 0.0 % dead" in out

@@ -1,109 +1,59 @@
-"""Public checks of notebook 05_initialization: predicted_std, he_normal_, lsuv.
+"""Public checks of notebook 05_initialization: he_normal_, lsuv, and the form of the
+predictions of section 2 (PREDICTED_LOG10_STD, MOST_DEAD_AT_LAYER_30).
 
 Each check first tests the contract (return value, in place, generator), then the numbers,
 and when they are wrong it works out which plausible wrong rule the student applied, so
 that the message can name the misconception.
 """
 
-import ast
 import copy
-import inspect
 import math
-import textwrap
 
 import torch
 from torch import nn
 
 from ..training import torch_threads
-from ._common import call, fail
+from .. import initialization as _package
+from ._common import as_number, call, fail, graded_check, plain_tensor
 
-# --- predicted_std ------------------------------------------------------------------------
+# --- the predictions of section 2 (form only) -------------------------------------------------
 
-_STD_GRID = [(2.0, 1, 1.0), (2.0, 7, 1.0), (1.0, 1, 1.0), (1.0, 2, 1.0), (1.0, 10, 3.0), (1 / 3, 5, 1.0), (0.5, 3, 2.0), (4.0, 4, 0.5)]
-
-
-def _correct_std(c, depth, s):
-    return s * math.sqrt(c) * math.sqrt(c / 2) ** (depth - 1)
+DEPTH_SCHEMES = ("default", "xavier_normal", "he_normal")
+DEAD_CHOICES = ("xavier_normal", "he_normal", "same")
 
 
-_WRONG_STD = {  # rule -> (its values, the misconception)
-    "no halving": (
-        lambda c, d, s: s * math.sqrt(c) ** d,
-        "ReLU zeroes the negative half of a symmetric pre-activation, so E[h²] = Var[z]/2: every layer "
-        "after the first multiplies the variance by c/2, not by c.",
-    ),
-    "halving from the first layer": (
-        lambda c, d, s: s * math.sqrt(c / 2) ** d,
-        "the first layer multiplies the raw input x, which has not been through a ReLU: Var[z₁] = c·Var[x], "
-        "with no factor 1/2. The halving starts at layer 2.",
-    ),
-    "variance, not std": (
-        lambda c, d, s: s**2 * c * (c / 2) ** (d - 1),
-        "that is the variance of the pre-activations; the function returns their standard deviation, the "
-        "square root of it.",
-    ),
-    "std of the input not squared": (
-        lambda c, d, s: s * c * (c / 2) ** (d - 1),
-        "the factors c and c/2 multiply the variance; the std changes by their square roots.",
-    ),
-    "one layer too many": (
-        lambda c, d, s: s * math.sqrt(c) * math.sqrt(c / 2) ** d,
-        "`depth` counts hidden layers and the first one is layer 1: z₁ = W₁x already has Var = c·Var[x], "
-        "so there are depth - 1 halvings, not depth.",
-    ),
-    "std halved": (
-        lambda c, d, s: s * math.sqrt(c) * (math.sqrt(c) / 2) ** (d - 1),
-        "ReLU halves the second moment E[h²], not the std: the std shrinks by √(1/2) per ReLU, not by 1/2.",
-    ),
-}
+@graded_check("PREDICTED_LOG10_STD", 'a dict {"default": number, "xavier_normal": number, "he_normal": number}')
+def check_log10_std_predictions(predicted):
+    """The FORM of the prediction: one number (log10 of a std) per scheme. Graded when handed in."""
+    name = "PREDICTED_LOG10_STD"
+    if predicted is None:
+        fail(name, "is None: not answered yet.", f"set it to a dict with one number per scheme: {list(DEPTH_SCHEMES)}.")
+    if not isinstance(predicted, dict):
+        fail(name, f"is a {type(predicted).__name__}, not a dict.", f"a dict with one number per scheme: {list(DEPTH_SCHEMES)}.")
+    if set(predicted) != set(DEPTH_SCHEMES):
+        fail(name, f"has the keys {sorted(map(str, predicted))}.", f"it needs exactly these keys: {list(DEPTH_SCHEMES)}.")
+    values = {scheme: as_number(predicted[scheme], name, f"the prediction for {scheme!r}") for scheme in DEPTH_SCHEMES}
+    if not all(math.isfinite(v) for v in values.values()):
+        fail(name, f"holds {values}: not finite numbers.", "log10 of a std is a finite number (-3 means a std of 0.001).")
+    print("PREDICTED_LOG10_STD has the right form: "
+          + ", ".join(f"{scheme} {value:g}" + (f" (a std of about {10 ** value:.2g})" if abs(value) < 300 else "") for scheme, value in values.items())
+          + ". It is graded when you hand in; section 3 measures it.")
 
 
-def check_predicted_std(predicted_std):
-    """Check `predicted_std(c, depth, input_std)` = input_std·√c·(√(c/2))^(depth-1)."""
-    name = "predicted_std"
-    values = []
-    for c, depth, s in _STD_GRID:
-        result = call(predicted_std, c, depth, s, name=name)
-        try:
-            values.append(float(result))
-        except (TypeError, ValueError):
-            fail(name, f"returned {result!r} for c={c:g}, depth={depth}, input_std={s:g}, not a number.", "return the std as a float.")
-    expected = [_correct_std(*args) for args in _STD_GRID]
-    close = lambda a, b: all(math.isclose(x, y, rel_tol=1e-6) for x, y in zip(a, b))  # noqa: E731
-    if not close(values, expected):
-        for rule, (wrong, hint) in _WRONG_STD.items():
-            if close(values, [wrong(*args) for args in _STD_GRID]):
-                fail(name, f"looks like it computes the rule '{rule}'.", hint)
-        i = next(i for i, (v, e) in enumerate(zip(values, expected)) if not math.isclose(v, e, rel_tol=1e-6))
-        c, depth, s = _STD_GRID[i]
-        fail(
-            name,
-            f"gives {values[i]:.6g} for c={c:g}, depth={depth}, input_std={s:g}; expected {expected[i]:.6g}.",
-            "layer 1: Var[z₁] = c·Var[x]; every later layer: Var[z] = c·E[h²] = c·Var[z_prev]/2.",
-        )
-    print(
-        f"predicted_std passed: {len(_STD_GRID)} (c, depth, input_std) cases, He (c=2), Xavier on square layers (c=1) "
-        "and PyTorch's default (c=1/3) included (relative error < 1e-6)."
-    )
+@graded_check("MOST_DEAD_AT_LAYER_30", f"one of {list(DEAD_CHOICES)}")
+def check_dead_units_prediction(choice):
+    """The FORM of the prediction: one of DEAD_CHOICES. Graded when handed in."""
+    name = "MOST_DEAD_AT_LAYER_30"
+    if choice is None:
+        fail(name, "is None: not answered yet.", f"set it to one of {list(DEAD_CHOICES)}.")
+    if not isinstance(choice, str) or choice not in DEAD_CHOICES:
+        fail(name, f"is {choice!r}.", f"it is one of the strings {list(DEAD_CHOICES)}.")
+    print(f"MOST_DEAD_AT_LAYER_30 = {choice!r} has the right form. It is graded when you hand in; section 3 measures it.")
 
 
 # --- he_normal_ ---------------------------------------------------------------------------
 
 _FAN_OUT, _FAN_IN = 200, 800  # not square, so fan_in and fan_out give different variances
-
-
-def _calls_a_name(fn, banned):
-    """The first banned function name that `fn`'s source calls (as f(...) or module.f(...))."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
-            if called in banned:
-                return called
-    return None
 
 
 def _variance_rules(fan_out, fan_in):
@@ -180,6 +130,18 @@ def _check_variance(weight, fan_out, fan_in, name):
     return relative, band
 
 
+_HE_REFERENCES = {"kaiming_normal_", "kaiming_normal", "kaiming_uniform_", "kaiming_uniform"}
+_NO_GRAD_HE = ("a parameter requires grad, and autograd refuses in-place changes to it. Do the in-place "
+               "work inside `with torch.no_grad():`, as torch.nn.init does.")
+
+
+def _call_he(he_normal_, *args):
+    """The student's he_normal_ under the call watch: PyTorch's He init and the course's init_model are the reference."""
+    return call(he_normal_, *args, name="he_normal_", banned=_HE_REFERENCES,
+                forbidden=[_package.init_model, _package._init_layer], error_hints={"leaf Variable": _NO_GRAD_HE})
+
+
+@graded_check("he_normal_", "a function he_normal_(weight, generator=None) that fills `weight` in place and returns it")
 def check_he_normal_(he_normal_):
     """Check `he_normal_(weight, generator=None)`: fills weight in place with N(0, 2/fan_in), returns it."""
     with torch_threads(1):  # small tensors: one thread is several times faster than two
@@ -188,18 +150,14 @@ def check_he_normal_(he_normal_):
 
 def _check_he_normal_(he_normal_):
     name = "he_normal_"
-    banned = _calls_a_name(he_normal_, {"kaiming_normal_", "kaiming_normal", "kaiming_uniform_"})
-    if banned:
-        fail(name, f"calls `{banned}`, PyTorch's He init, which is what it is checked against.",
-             "write it from fan_in and a normal draw: weight.normal_(0, std, generator=generator) or torch.randn.")
     weight = torch.zeros(_FAN_OUT, _FAN_IN)
-    result = call(he_normal_, weight, torch.Generator().manual_seed(0), name=name)
+    result = _call_he(he_normal_, weight, torch.Generator().manual_seed(0))
     if result is None:
         if weight.abs().sum() > 0:
             fail(name, "filled the weight but returned None.", "end with `return weight`, as torch.nn.init's functions do.")
         fail(name, "returned None and left the weight unchanged.", "fill `weight` in place (weight.normal_(...), weight.copy_(...)) and return it.")
-    if not isinstance(result, torch.Tensor):
-        fail(name, f"returned a {type(result).__name__}, not the weight tensor.", "return `weight` itself.")
+    if result is not weight:
+        plain_tensor(result, name)  # a non-tensor or a tensor subclass fails here, with its own message
     if weight.abs().sum() == 0:
         fail(name, "returned a new tensor and left `weight` unchanged.",
              "the trailing underscore means in place, as in nn.init.normal_: write into `weight` "
@@ -212,30 +170,25 @@ def _check_he_normal_(he_normal_):
 
     # The generator: the same seed must give the same weights, and the global RNG must be left alone.
     state = torch.get_rng_state()
-    a = call(he_normal_, torch.empty(50, 30), torch.Generator().manual_seed(7), name=name)
-    b = call(he_normal_, torch.empty(50, 30), torch.Generator().manual_seed(7), name=name)
+    a = plain_tensor(_call_he(he_normal_, torch.empty(50, 30), torch.Generator().manual_seed(7)), name)
+    b = plain_tensor(_call_he(he_normal_, torch.empty(50, 30), torch.Generator().manual_seed(7)), name)
     global_rng_used = not torch.equal(torch.get_rng_state(), state)
+    if a.shape != (50, 30) or b.shape != (50, 30):
+        fail(name, f"returned shape {tuple(a.shape)} for a (50, 30) weight.", "fill `weight` in place and return it, shape unchanged.")
     if not torch.equal(a, b) or global_rng_used:
         fail(name, "ignores the generator: "
                    + ("two generators seeded the same gave different weights." if not torch.equal(a, b)
                       else "it drew from PyTorch's global RNG although a generator was given."),
              "pass the generator on: weight.normal_(0, std, generator=generator) or torch.randn(..., generator=generator). "
              "Experiments seed a generator so that results do not depend on what ran before.")
-    c = call(he_normal_, torch.empty(50, 30), torch.Generator().manual_seed(8), name=name)
+    c = plain_tensor(_call_he(he_normal_, torch.empty(50, 30), torch.Generator().manual_seed(8)), name)
     if torch.equal(a, c):
         fail(name, "gives the same weights for generators with different seeds.", "draw random numbers from the generator; do not reseed it.")
-    call(he_normal_, torch.empty(3, 4), None, name=name)  # generator=None: PyTorch's global RNG
+    _call_he(he_normal_, torch.empty(3, 4), None)  # generator=None: PyTorch's global RNG
 
     # A real layer: its weight is a Parameter that requires grad.
     layer = nn.Linear(300, 100)
-    try:
-        out = he_normal_(layer.weight, torch.Generator().manual_seed(1))
-    except RuntimeError as error:
-        if "leaf Variable that requires grad" in str(error):
-            fail(name, "fails on an nn.Linear's weight: " + str(error).split("\n")[0],
-                 "a parameter requires grad, and autograd refuses in-place changes to it. Do the in-place "
-                 "work inside `with torch.no_grad():`, as torch.nn.init does.")
-        raise
+    out = _call_he(he_normal_, layer.weight, torch.Generator().manual_seed(1))
     if out is not layer.weight:
         fail(name, "does not return the layer's weight Parameter itself.", "return `weight`.")
     if not layer.weight.requires_grad or not isinstance(layer.weight, nn.Parameter):
@@ -374,15 +327,13 @@ def _layer_stds(model, X):
     return [seen[layer][1].std().item() for layer in _linears(model)]
 
 
-def _run_lsuv(lsuv, model, X, tol, max_iter, seed, name):
-    try:
-        result = call(lsuv, model, X, tol, max_iter, torch.Generator().manual_seed(seed), name=name)
-    except RuntimeError as error:
-        if "leaf Variable that requires grad" in str(error):
-            fail(name, "fails with: " + str(error).split("\n")[0],
-                 "a layer's weight is a parameter that requires grad, and autograd refuses in-place changes to "
+_NO_GRAD_LSUV = ("a layer's weight is a parameter that requires grad, and autograd refuses in-place changes to "
                  "it. Do the orthonormal start and the rescaling inside `with torch.no_grad():`.")
-        raise
+
+
+def _run_lsuv(lsuv, model, X, tol, max_iter, seed, name):
+    result = call(lsuv, model, X, tol, max_iter, torch.Generator().manual_seed(seed), name=name,
+                  forbidden=[_package.lsuv_init, _package._output_std], error_hints={"leaf Variable": _NO_GRAD_LSUV})
     if any(m._forward_hooks or m._forward_pre_hooks for m in model.modules()):
         fail(name, "left forward hooks on the model.", "keep each hook's handle and call handle.remove() when done (a try/finally is safest).")
     if result is None:
@@ -434,6 +385,7 @@ def _expect_unit_stds(model, before, X, tol, max_iter, name, rules, what):
                                 "that layer's output, divide its weight by it; repeat until |std - 1| < tol or max_iter times.")
 
 
+@graded_check("lsuv", "a function lsuv(model, X, tol=0.1, max_iter=10, generator=None) that initialises `model` in place and returns it")
 def check_lsuv(lsuv):
     """Check `lsuv(model, X, tol=0.1, max_iter=10, generator=None)` (Mishkin & Matas 2015)."""
     with torch_threads(1):  # small models: one thread is several times faster than two
