@@ -21,7 +21,6 @@ Three rules keep a grade honest, and every check follows them through these help
 import ast
 import functools
 import inspect
-import math
 import numbers
 import sys
 import textwrap
