@@ -11,11 +11,18 @@ Training follows the course's one rule for incomplete batches (`training.train`,
 every optimizer step sees exactly `batch_size` examples, so an epoch of the digits' 1,347
 training images at batch 32 is 42 steps, and the step budget is counted with the same
 `training.steps_per_epoch`.
+
+The grader retrains a hand-in on FRESH_SEED_COUNT (40) fresh seeds and passes it when at least
+PASSES_NEEDED (35) of them meet the bar, so that the grade follows the configuration's pass
+rate, not the luck of a few seeds. A diagnosis is graded on the experiment log: each cause a
+student names needs a one-change experiment in it that backs it (`find_evidence`).
 """
 
 from dataclasses import dataclass
+from math import comb
 
 from .activations import ACTIVATIONS
+from .claims import compare
 from .data import load_digits_split
 from .initialization import INIT_SCHEMES
 from .models import NORMALIZATIONS, make_mlp
@@ -41,15 +48,60 @@ BROKEN_CONFIG = {
 DEAD_LIMIT = 0.05  # per hidden layer, on the training set after training
 ACCURACY_BAR = 0.95  # held-out accuracy
 STEP_BUDGET = 1000  # optimizer steps
+# The grader's rule: FIXED_CONFIG is retrained on FRESH_SEED_COUNT fresh seeds (none of them in
+# the notebook) and passes when at least PASSES_NEEDED of them meet the bar. For a configuration
+# that meets the bar with probability p on a random seed, the rule passes with probability
+# P(Binomial(40, p) >= 35): 0.986 at p = 0.95, 0.0086 at p = 0.70 (scripts/sweeps/08_capstone_pass_rates.py
+# computes them and checks the rule on real configurations' 40-seed pass rates).
+FRESH_SEED_COUNT = 40
+PASSES_NEEDED = 35
 TRAINING_EXAMPLES = 1347  # the digits' training split (load_digits_split, test_size 0.25); tests check it
-CAUSES = (
+CAUSES = (  # alphabetical: the order says nothing about which are real
+    "bad weight initialization",
+    "batch size too small",
     "inputs not scaled",
     "learning rate too high",
     "negative bias initialization",
-    "batch size too small",
-    "too few training epochs",
-    "wrong loss function",
+    "network too deep",
+    "no normalization layers",
+    "the ReLU activation itself",
 )
+# The knob of BROKEN_CONFIG each cause is about, and what repairs it: an experiment backs a
+# cause when two rows of the log differ in that knob only, one holding BROKEN_CONFIG's value
+# and the other a repairing value (`repairs`, `find_evidence`). Plain data only: the grader
+# reloads this module, and its integrity probe compares what a reload re-creates.
+CAUSE_KNOBS = {
+    "bad weight initialization": ("init", "another init scheme"),
+    "batch size too small": ("batch_size", "a larger batch"),
+    "inputs not scaled": ("inputs", "scaled inputs"),
+    "learning rate too high": ("lr", "a lower learning rate"),
+    "negative bias initialization": ("bias_init", "a bias that is not negative"),
+    "network too deep": ("hidden", "fewer hidden layers"),
+    "no normalization layers": ("normalization", "a normalization layer"),
+    "the ReLU activation itself": ("activation", "another activation"),
+}
+MIN_SEEDS = 5  # the course's minimum for a comparison (deadrelu.claims: a sign test on 5 seeds)
+
+
+def repairs(cause, new):
+    """Whether `new`, a value of the cause's knob (CAUSE_KNOBS), repairs BROKEN_CONFIG's fault."""
+    knob = CAUSE_KNOBS[cause][0]
+    old = BROKEN_CONFIG[knob]
+    if knob in ("lr", "batch_size"):  # lower, larger
+        return new < old if knob == "lr" else new > old
+    if knob == "bias_init":
+        return new is None or new >= 0
+    if knob == "hidden":
+        return len(new) < len(old)
+    if knob == "inputs":
+        return new == "scaled"
+    return new != old  # init, normalization, activation: anything else
+
+
+def rule_pass_probability(p, n=FRESH_SEED_COUNT, k=PASSES_NEEDED):
+    """The chance that the grader's rule passes a configuration that meets the bar with
+    probability `p` on a random seed: P(at least k of n seeds meet it), exactly (binomial)."""
+    return sum(comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))
 
 
 def check_config(config):
@@ -82,6 +134,7 @@ def check_config(config):
     for key in ("epochs", "batch_size", "warmup_steps"):
         if not isinstance(c[key], int) or c[key] < (0 if key == "warmup_steps" else 1):
             raise ValueError(f"{key} must be a non-negative int, got {c[key]!r}")
+    c["hidden"] = tuple(c["hidden"])  # a list and a tuple of the same widths are the same network
     steps = c["epochs"] * steps_per_epoch(TRAINING_EXAMPLES, c["batch_size"])
     if steps > STEP_BUDGET:
         raise ValueError(f"{c['epochs']} epochs at batch size {c['batch_size']} is {steps} optimizer steps; the budget is {STEP_BUDGET}")
@@ -105,25 +158,64 @@ class CapstoneRun:
         return not self.diverged and self.worst_dead <= DEAD_LIMIT and self.test_accuracy >= ACCURACY_BAR
 
 
-def evaluate_config(config, seeds=(0,)):
-    """Train `config` once per seed (model init and minibatch order) and measure it."""
+def _evaluate_one(config, seed, data=None, measure_init=True):
+    """Train `config` (checked) on one seed and measure it."""
+    if data is None:
+        data = load_digits_split(scaled=config["inputs"] == "scaled", seed=0)
+    c = config
+    model = make_mlp(
+        (data.n_features, *c["hidden"], data.n_classes), activation=c["activation"], normalization=c["normalization"],
+        residual=c["residual"], init=c["init"], bias_init=c["bias_init"], seed=seed,
+    )
+    at_init = [layer.dead_fraction for layer in scan(model, data.X_train).layers] if measure_init else None
+    history = train(
+        model, data, optimizer=c["optimizer"], lr=c["lr"], momentum=c["momentum"], warmup_steps=c["warmup_steps"],
+        clip_grad_norm=c["clip_grad_norm"], epochs=c["epochs"], batch_size=c["batch_size"], seed=seed, progress=False,
+    )
+    report = scan(model, data.X_train)
+    return CapstoneRun(seed, [layer.dead_fraction for layer in report.layers], history.final_test_accuracy, at_init, history.diverged)
+
+
+def _evaluate_in_worker(job):
+    import torch
+
+    torch.set_num_threads(1)  # one thread per process: the course's models are too small for more
+    return _evaluate_one(*job)
+
+
+def evaluate_config(config, seeds=(0,), workers=1, measure_init=True):
+    """Train `config` once per seed (model init and minibatch order) and measure it.
+
+    `workers` > 1 trains the seeds in that many processes at once (forked; each run is seeded
+    on its own, so the runs are the same as in one process, only sooner: the grader's fresh
+    seeds take about 0.5 s each on one core, benchmarks/08_capstone_grading_time.py). `measure_init=False` skips the dead shares at
+    initialisation (`dead_at_init` is then None), which the grader does not need.
+    """
     c = check_config(config)
+    seeds = list(seeds)
+    if workers > 1 and len(seeds) > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(min(workers, len(seeds))) as pool:
+            return pool.map(_evaluate_in_worker, [(c, seed, None, measure_init) for seed in seeds])
     data = load_digits_split(scaled=c["inputs"] == "scaled", seed=0)
-    runs = []
-    for seed in seeds:
-        model = make_mlp(
-            (data.n_features, *c["hidden"], data.n_classes), activation=c["activation"], normalization=c["normalization"],
-            residual=c["residual"], init=c["init"], bias_init=c["bias_init"], seed=seed,
-        )
-        at_init = scan(model, data.X_train)
-        history = train(
-            model, data, optimizer=c["optimizer"], lr=c["lr"], momentum=c["momentum"], warmup_steps=c["warmup_steps"],
-            clip_grad_norm=c["clip_grad_norm"], epochs=c["epochs"], batch_size=c["batch_size"], seed=seed, progress=False,
-        )
-        report = scan(model, data.X_train)
-        runs.append(CapstoneRun(seed, [layer.dead_fraction for layer in report.layers], history.final_test_accuracy,
-                                [layer.dead_fraction for layer in at_init.layers], history.diverged))
-    return runs
+    return [_evaluate_one(c, seed, data, measure_init) for seed in seeds]
+
+
+def grading_workers():
+    """How many processes the grader trains its fresh seeds in: one per core, at most four."""
+    import os
+
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+class LogRow(dict):
+    """One row of an experiment log: a dict of the columns `Table` shows, plus the run's
+    completed configuration (`config`) and its `CapstoneRun`s (`runs`), which the grader reads."""
+
+    def __init__(self, columns, config, runs):
+        dict.__init__(self, columns)  # not super(): its __class__ cell would differ after a reload (see the grader's probe)
+        self.config, self.runs = config, list(runs)
 
 
 def log_experiment(log, label, config, seeds=(0, 1, 2, 3, 4)):
@@ -134,7 +226,8 @@ def log_experiment(log, label, config, seeds=(0, 1, 2, 3, 4)):
     meets the bar; a seed whose loss diverged reads "diverged" instead of a dead share. The
     returned `CapstoneRun`s (one per seed, in the order of `seeds`) hold the per-seed
     numbers, for comparisons between rows (e.g. `deadrelu.claims.claim_difference`; five
-    seeds, the course's minimum for a comparison, are the default).
+    seeds, the course's minimum for a comparison, are the default). The row is a `LogRow`:
+    it also keeps the configuration and the runs, which is what the grader reads.
     """
     c = check_config(config)
     runs = evaluate_config(c, seeds)
@@ -148,5 +241,96 @@ def log_experiment(log, label, config, seeds=(0, 1, 2, 3, 4)):
         "test accuracy % per seed": ", ".join(f"{100 * r.test_accuracy:.1f}" for r in runs),
         "meets the bar": "yes" if all(r.passed for r in runs) else "no",
     }
-    log.append(row)
+    log.append(LogRow(row, c, runs))
     return runs
+
+
+def is_log_row(row):
+    """Whether `row` was made by `log_experiment` (by its shape: the grader reloads this module,
+    which makes a new LogRow class, so rows are recognised by what they hold, not their class)."""
+    return isinstance(row, dict) and isinstance(getattr(row, "config", None), dict) and isinstance(getattr(row, "runs", None), list)
+
+
+@dataclass
+class Evidence:
+    """Two rows of a log that differ in one knob only, the fault and its repair, and the
+    hidden layer whose dead share the repair lowers beyond the seed-to-seed spread."""
+
+    cause: str
+    with_fault: LogRow
+    repaired: LogRow
+    layer: int  # 0-based index of the hidden layer
+    comparison: object  # deadrelu.claims.Comparison of the layer's dead % per seed, fault vs repair
+
+    def describe(self):
+        return (f"{self.cause!r}: row {self.with_fault['step']} ({self.with_fault['label']}) against row "
+                f"{self.repaired['step']} ({self.repaired['label']}), hidden {self.layer + 1} dead % "
+                f"{self.comparison.describe('%')}")
+
+
+def _dead_percent(run, layer):
+    """A run's dead % in one hidden layer; a run whose loss diverged lost every unit (100)."""
+    return 100.0 if run.diverged else 100 * run.dead_fraction[layer]
+
+
+def find_evidence(log, cause):
+    """The experiment in `log` that backs `cause`, or why there is none.
+
+    Returns (Evidence, None) or (None, reason). A cause is backed when two rows made by
+    `log_experiment` differ in exactly one knob, the cause's (CAUSE_KNOBS): one row holds
+    BROKEN_CONFIG's value of it and the other a value that repairs it; and on the seeds both
+    rows ran (at least MIN_SEEDS of them), the repair lowers the dead share of some hidden
+    layer under the course's rule for comparisons (`deadrelu.claims.Comparison.verdict`:
+    beyond the larger seed-to-seed spread, or lower on every seed). A seed whose loss
+    diverged counts as every unit lost. The reason, when there is none, names the closest
+    miss: no run changes that knob; the runs that do also change other knobs; the change
+    does not repair the fault; too few seeds in common; or no layer's dead share falls
+    beyond the spread.
+    """
+    if cause not in CAUSE_KNOBS:
+        return None, f"{cause!r} is not one of the listed causes"
+    knob, repair = CAUSE_KNOBS[cause]
+    rows = [row for row in log if is_log_row(row)] if isinstance(log, (list, tuple)) else []
+    if not rows:
+        return None, "LOG holds no experiments made by log_experiment"
+    broken_value = BROKEN_CONFIG[knob]
+    faulty = [row for row in rows if row.config[knob] == broken_value]
+    fixed = [row for row in rows if row.config[knob] != broken_value]
+    if not fixed:
+        return None, f"the log has no run that changes {knob}, so no experiment for this cause"
+    stage, reason = 0, ""
+    for a in faulty:
+        for b in fixed:
+            differing = sorted(k for k in BROKEN_CONFIG if a.config[k] != b.config[k])
+            if differing != [knob]:
+                if stage < 1:
+                    stage, reason = 1, (f"the runs that change {knob} also change another knob against every run that "
+                                        f"keeps it (e.g. rows {a['step']} and {b['step']} differ in {', '.join(differing)}): "
+                                        f"with two knobs changed at once, the log cannot say which one helped")
+                continue
+            if not repairs(cause, b.config[knob]):
+                if stage < 2:
+                    stage, reason = 2, (f"the one-change run on {knob} (rows {a['step']} and {b['step']}) does not repair "
+                                        f"the fault: it needs {repair}")
+                continue
+            seeds = [s for s in (r.seed for r in a.runs) if s in {r.seed for r in b.runs}]
+            if len(seeds) < MIN_SEEDS:
+                if stage < 3:
+                    stage, reason = 3, (f"the one-change run on {knob} (rows {a['step']} and {b['step']}) shares only "
+                                        f"{len(seeds)} seed(s) with the run it is compared with; a comparison needs "
+                                        f"{MIN_SEEDS} seeds")
+                continue
+            runs_a, runs_b = {r.seed: r for r in a.runs}, {r.seed: r for r in b.runs}
+            for layer in range(len(a.config["hidden"])):
+                if layer >= len(b.config["hidden"]):
+                    break
+                comparison = compare([_dead_percent(runs_a[s], layer) for s in seeds],
+                                     [_dead_percent(runs_b[s], layer) for s in seeds])
+                if comparison.verdict == "higher":
+                    return Evidence(cause, a, b, layer, comparison), None
+            if stage < 4:
+                stage, reason = 4, (f"the one-change run on {knob} (rows {a['step']} and {b['step']}) did not lower the "
+                                    f"dead share of any hidden layer beyond the seed-to-seed spread")
+    if stage == 0:
+        reason = f"the log has no run that keeps BROKEN_CONFIG's {knob} to compare the change with"
+    return None, reason

@@ -46,7 +46,8 @@ class CapstoneExplorer(widgets.VBox):
         self.seed, self.base = seed, config
         self.inputs = widgets.Dropdown(options=["raw", "scaled"], value=config["inputs"], description="inputs")
         self.lr = widgets.FloatLogSlider(value=config["lr"], base=10, min=-3, max=0, step=0.1, description="lr", continuous_update=False, readout_format=".3g")
-        self.bias = widgets.Dropdown(options=[("init's own", None), ("-0.3", -0.3), ("0", 0.0), ("0.01", 0.01)], value=config["bias_init"], description="bias init")
+        self.bias = widgets.Dropdown(options=[("init's own", None), ("-0.3", -0.3), ("0", 0.0), ("0.01", 0.01), ("0.1", 0.1), ("0.3", 0.3), ("0.5", 0.5)], value=config["bias_init"], description="bias init")
+        self.momentum = widgets.Dropdown(options=[0.0, 0.5, 0.7, 0.9], value=config["momentum"], description="momentum")
         self.init = widgets.Dropdown(options=["default", "he_normal", "xavier_normal"], value=config["init"], description="init")
         self.normalization = widgets.Dropdown(options=[("none", None), ("batch", "batch"), ("layer", "layer")], value=config["normalization"], description="norm")
         self.progress = widgets.IntProgress(min=0, max=1, description="training")
@@ -57,7 +58,7 @@ class CapstoneExplorer(widgets.VBox):
         self._ax = self._figure.subplots()
         self._figure.subplots_adjust(left=0.1, right=0.98, bottom=0.12, top=0.87)
         self._data = {kind: load_digits_split(scaled=kind == "scaled", seed=0) for kind in ("raw", "scaled")}
-        controls = [self.inputs, self.lr, self.bias, self.init, self.normalization]
+        controls = [self.inputs, self.lr, self.momentum, self.bias, self.init, self.normalization]
         for control in controls:
             control.observe(lambda change: self.retrain(), names="value")
         super().__init__([widgets.HBox(controls[:3]), widgets.HBox(controls[3:] + [self.progress]), self.image])
@@ -65,7 +66,7 @@ class CapstoneExplorer(widgets.VBox):
 
     @property
     def config(self):
-        return check_config({**self.base, "inputs": self.inputs.value, "lr": self.lr.value, "bias_init": self.bias.value,
+        return check_config({**self.base, "inputs": self.inputs.value, "lr": self.lr.value, "momentum": self.momentum.value, "bias_init": self.bias.value,
                              "init": self.init.value, "normalization": self.normalization.value})
 
     def retrain(self):
