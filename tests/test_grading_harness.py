@@ -367,25 +367,25 @@ def test_hidden_tests_printed_by_student_code_are_redacted(graded_class):
 
 # --- one test per kind of hostile submission -----------------------------------------------------------
 def test_endless_loop_costs_only_the_test_that_ran_it(graded_class):
-    assert statuses(graded_class, "endless_loop") == ["passed", "passed", "timeout", "passed"]
-    assert score(graded_class, "endless_loop") == 6
+    assert statuses(graded_class, "endless_loop") == ["passed", "passed", "timeout", "passed"] + ["passed"] * (len(TESTS) - 4)
+    assert score(graded_class, "endless_loop") == POINTS - 2  # only test_leaky_relu lost
     assert f"{CELL_TIMEOUT:g} s" in messages(graded_class, "endless_loop")["test_leaky_relu"]
 
 
 def test_loop_that_ignores_interrupts_keeps_earlier_points(graded_class):
-    assert statuses(graded_class, "ignores_interrupt") == ["passed", "passed", "passed", "timeout"]
+    assert statuses(graded_class, "ignores_interrupt") == ["passed", "passed", "passed", "timeout"] + ["timeout"] * (len(TESTS) - 4)
     assert score(graded_class, "ignores_interrupt") == 6
     assert "ignored the interrupt" in messages(graded_class, "ignores_interrupt")["test_elu"]
 
 
 def test_memory_hog_hits_the_limit_not_the_machine(graded_class):
-    assert statuses(graded_class, "memory_hog") == ["passed", "error", "passed", "passed"]
+    assert statuses(graded_class, "memory_hog") == ["passed", "error", "passed", "passed"] + ["passed"] * (len(TESTS) - 4)
     assert "NameError" in messages(graded_class, "memory_hog")["test_relu_grad"]
     assert "MemoryError" in cell_text(autograded(graded_class, "memory_hog"), "relu_grad")
 
 
 def test_kernel_crash_costs_the_tests_from_there_on(graded_class):
-    assert statuses(graded_class, "kernel_crash") == ["passed", "passed", "kernel_died", "kernel_died"]
+    assert statuses(graded_class, "kernel_crash") == ["passed", "passed", "kernel_died", "kernel_died"] + ["kernel_died"] * (len(TESTS) - 4)
     assert score(graded_class, "kernel_crash") == 4
     assert "died" in messages(graded_class, "kernel_crash")["test_elu"]
 
@@ -394,7 +394,7 @@ def test_killing_its_parent_harms_nothing(graded_class):
     # In the sandbox the kernel's parent is bubblewrap's init, which its namespace cannot kill:
     # the kernel lives on, the run goes on, and the answer (which only sent the signal) fails.
     assert "still running" in cell_text(autograded(graded_class, "kills_parent"), "elu")
-    assert statuses(graded_class, "kills_parent") == ["passed", "passed", "passed", "error"]
+    assert statuses(graded_class, "kills_parent") == ["passed", "passed", "passed", "error"] + ["passed"] * (len(TESTS) - 4)
     assert "NameError" in messages(graded_class, "kills_parent")["test_elu"]
 
 
@@ -409,15 +409,15 @@ def test_huge_output_is_cut_and_costs_nothing(graded_class):
 
 
 def test_deleted_test_cell_is_put_back(graded_class):
-    assert statuses(graded_class, "deletes_test") == ["passed", "failed", "passed", "passed"]
+    assert statuses(graded_class, "deletes_test") == ["passed", "failed", "passed", "passed"] + ["passed"] * (len(TESTS) - 4)
     assert "`x >= 0` includes 0" in messages(graded_class, "deletes_test")["test_relu_grad"]  # the restored test's hint
     page = (graded_class["out"] / "feedback" / "deletes_test" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
     assert "was deleted; put back" in page
 
 
 def test_edited_test_cell_is_restored(graded_class):
-    assert statuses(graded_class, "edits_test") == ["failed", "passed", "passed", "passed"]
-    assert score(graded_class, "edits_test") == 6
+    assert statuses(graded_class, "edits_test") == ["failed", "passed", "passed", "passed"] + ["passed"] * (len(TESTS) - 4)
+    assert score(graded_class, "edits_test") == POINTS - 2  # only test_relu lost
     page = (graded_class["out"] / "feedback" / "edits_test" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
     assert "test cell &#x27;test_relu&#x27;: edited; the instructor&#x27;s test ran instead" in page
     assert "test_relu_grad&#x27;: edited" not in page
@@ -429,7 +429,7 @@ def test_answer_typed_into_a_copied_test_cell_still_counts(graded_class):
 
 
 def test_test_cell_turned_into_markdown_still_runs(graded_class):
-    assert statuses(graded_class, "changes_cell_type") == ["passed", "passed", "passed", "failed"]
+    assert statuses(graded_class, "changes_cell_type") == ["passed", "passed", "passed", "failed"] + ["passed"] * (len(TESTS) - 4)
     page = (graded_class["out"] / "feedback" / "changes_cell_type" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
     assert "type was changed to markdown" in page
 
@@ -460,17 +460,17 @@ def test_patched_check_function_is_caught(graded_class):
 
 
 def test_patched_assert_helpers_are_caught(graded_class):
-    assert statuses(graded_class, "patches_asserts") == ["passed", "passed", "tampered", "tampered"]
+    assert statuses(graded_class, "patches_asserts") == ["passed", "passed", "tampered", "tampered"] + ["tampered"] * (len(TESTS) - 4)
     assert "torch.allclose replaced" in messages(graded_class, "patches_asserts")["test_leaky_relu"]
 
 
 def test_rewriting_test_cells_is_caught(graded_class):
-    assert statuses(graded_class, "rewrites_tests") == ["passed", "passed", "passed", "tampered"]
+    assert statuses(graded_class, "rewrites_tests") == ["passed", "passed", "passed", "tampered"] + ["tampered"] * (len(TESTS) - 4)
     assert "input_transformers_post" in messages(graded_class, "rewrites_tests")["test_elu"]
 
 
 def test_replacing_the_grader_probe_is_caught(graded_class):
-    assert statuses(graded_class, "fakes_probe") == ["passed", "passed", "passed", "tampered"]
+    assert statuses(graded_class, "fakes_probe") == ["passed", "passed", "passed", "tampered"] + ["tampered"] * (len(TESTS) - 4)
     assert "probe" in messages(graded_class, "fakes_probe")["test_elu"]
 
 
