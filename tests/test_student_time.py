@@ -10,6 +10,7 @@ from course_tools import ASSIGNMENTS, course_notebook
 
 HEADER = re.compile(r"\*\*Time:\*\* about (\d+) minutes · \*\*Prerequisites:\*\* (.+)")
 MOST_MINUTES = 90
+MOST_PROSE_WORDS = 3_600  # notebooks of 4,100-4,500 words read as too long for one sitting: trim or split
 WORDS_PER_MINUTE = 100  # careful reading of technical prose with equations, tables and plots to look at
 MINUTES_PER_GRADED_EXERCISE = 5  # the least a student spends on one: read it, write, run the check, fix
 
@@ -40,6 +41,8 @@ def test_every_notebook_states_an_honest_time_of_at_most_90_minutes(assignment):
     minutes, _ = header(assignment)
     least = prose_words(assignment) / WORDS_PER_MINUTE + MINUTES_PER_GRADED_EXERCISE * graded_exercises(assignment)
     assert minutes <= MOST_MINUTES, f"{assignment} asks for {minutes} minutes; split or trim it to at most {MOST_MINUTES}"
+    assert prose_words(assignment) <= MOST_PROSE_WORDS, (
+        f"{assignment} has {prose_words(assignment)} words of prose; trim or split it to at most {MOST_PROSE_WORDS}")
     assert minutes >= least, (
         f"{assignment} says about {minutes} minutes, but its {prose_words(assignment)} words of prose and "
         f"{graded_exercises(assignment)} graded exercises take at least {least:.0f}")
