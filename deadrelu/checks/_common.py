@@ -49,7 +49,8 @@ _REFERENCES = set()  # code objects of the check modules' reference implementati
 
 
 def reference(function):
-    """Mark a check module's reference implementation: handed in as an answer, or called by one, it fails."""
+    """Mark a reference implementation: handed in as the answer itself, it fails (a check module's
+    functions called from a student's code fail anyway, marked or not)."""
     _REFERENCES.add(_code_of(function))
     return function
 
@@ -108,7 +109,7 @@ def _code_of(function):
 
 
 def _where_in_student_code(error):
-    """'line 3 of your function: `return x.foo`' for the innermost frame outside the course and torch."""
+    """' (at `return x.foo`)': the line of the innermost frame outside the course and torch, if known."""
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
         if not (frame.filename.startswith(_CHECKS_FOLDER) or frame.filename.startswith(_TORCH_FOLDER)
                 or frame.filename.startswith(str(Path(__file__).resolve().parent.parent))):
