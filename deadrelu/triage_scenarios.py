@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from .data import load_digits_split
-from .experiments import mean_and_spread
+from .experiments import finished, mean_and_spread
 from .models import make_mlp
 from .monitor import scan
 from .tables import Table
@@ -168,11 +168,6 @@ def triage_runs(seeds=SEEDS, scenarios=SCENARIOS, progress=False):
 
 
 # --- the dashboard -------------------------------------------------------------------------
-def finished(runs):
-    """The runs whose loss stayed finite: a diverged run's statistics mean nothing, so no average includes it."""
-    return [run for run in runs if not run.diverged]
-
-
 def spread(values, digits=2):
     """'mean ± std' of `values` with `digits` decimals."""
     mean, std = mean_and_spread(values)
