@@ -63,8 +63,11 @@ def _grade_id(cell):
 def _is_locked_source_cell(cell):
     """Cells the student may not change: tests, read-only cells (not answers, not tasks)."""
     meta = cell.metadata.get("nbgrader") or {}
-    return bool(meta.get("grade_id")) and not meta.get("solution") and not meta.get("task") and (
-        meta.get("grade") or meta.get("locked")
+    return (
+        bool(meta.get("grade_id"))
+        and not meta.get("solution")
+        and not meta.get("task")
+        and (meta.get("grade") or meta.get("locked"))
     )
 
 
@@ -144,7 +147,9 @@ def assemble(source, submission):
             seen_answers.add(grade_id)
             original = by_id[grade_id]
             if cell.cell_type != original.cell_type:
-                repairs.append(f"answer cell {grade_id!r}: its type was changed to {cell.cell_type}; turned back into {original.cell_type}")
+                repairs.append(
+                    f"answer cell {grade_id!r}: its type was changed to {cell.cell_type}; turned back into {original.cell_type}"
+                )
                 cell = nbformat.from_dict(
                     {**cell, "cell_type": original.cell_type}
                     if original.cell_type != "code"

@@ -42,7 +42,12 @@ class HideHiddenTests(NbGraderPreprocessor):
             if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
                 visible = set(self._strip_hidden(cell.source)[0].split("\n"))
                 for line in cell.source.split("\n"):
-                    if len(line.strip()) >= MIN_SECRET_LENGTH and line not in visible and self.begin not in line and self.end not in line:
+                    if (
+                        len(line.strip()) >= MIN_SECRET_LENGTH
+                        and line not in visible
+                        and self.begin not in line
+                        and self.end not in line
+                    ):
                         lines.add(line.strip())
         return sorted(lines, key=len, reverse=True)
 

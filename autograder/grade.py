@@ -44,8 +44,7 @@ from autograder.sandbox import REPO, sandbox_problem
 
 STATUSES = ["passed", "failed", "error", "timeout", "kernel_died", "missing", "tampered", "needs_manual_grade"]
 DEFAULT_PATTERN = r"^(?P<student>[A-Za-z0-9.-]+)_"
-UNITS = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "kb": 1e3, "mb": 1e6, "gb": 1e9,
-         "kib": 2**10, "mib": 2**20, "gib": 2**30}
+UNITS = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "kb": 1e3, "mb": 1e6, "gb": 1e9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
 
 
 class UsageError(Exception):
@@ -95,9 +94,15 @@ class Course:
                     missing.append(assignment)
         for assignment in missing:
             with tempfile.TemporaryDirectory() as scratch:
-                command = [str(Path(sys.executable).parent / "nbgrader"), "generate_assignment", assignment, "--force",
-                           "--log-level=ERROR", f"--CourseDirectory.release_directory={scratch}",
-                           f"--CourseDirectory.db_url={self.db_url}"]
+                command = [
+                    str(Path(sys.executable).parent / "nbgrader"),
+                    "generate_assignment",
+                    assignment,
+                    "--force",
+                    "--log-level=ERROR",
+                    f"--CourseDirectory.release_directory={scratch}",
+                    f"--CourseDirectory.db_url={self.db_url}",
+                ]
                 done = subprocess.run(command, cwd=self.root, capture_output=True, text=True)
                 if done.returncode != 0:
                     raise UsageError(f"could not record {assignment} in the gradebook:\n{done.stderr[-2000:]}")
@@ -133,7 +138,11 @@ def collect_zip(zip_path, course, submitted_dir, pattern):
             match = regex.search(base)
             notebook = next((name for name in names if name in base), None)
             if match is None or "student" not in match.groupdict() or notebook is None:
-                why = "no student in the name (see --pattern)" if match is None else "no notebook of the course in the name"
+                why = (
+                    "no student in the name (see --pattern)"
+                    if match is None
+                    else "no notebook of the course in the name"
+                )
                 skipped.append((member.filename, why))
                 continue
             student = re.sub(r"[^A-Za-z0-9._-]", "_", match.group("student"))
@@ -172,10 +181,19 @@ def find_submissions(folder, course, assignments):
                     else:
                         path = None
                         reason = f"no {notebook}.ipynb in the submission" + (
-                            f" (found: {', '.join(p.name for p in present)})" if present else "")
-                found.append({"student": student_dir.name, "assignment": assignment, "notebook": notebook,
-                              "submission": None if path is None else str(path), "notes": notes,
-                              "missing_reason": reason, "timestamp_file": str(assignment_dir / "timestamp.txt")})
+                            f" (found: {', '.join(p.name for p in present)})" if present else ""
+                        )
+                found.append(
+                    {
+                        "student": student_dir.name,
+                        "assignment": assignment,
+                        "notebook": notebook,
+                        "submission": None if path is None else str(path),
+                        "notes": notes,
+                        "missing_reason": reason,
+                        "timestamp_file": str(assignment_dir / "timestamp.txt"),
+                    }
+                )
     return found, ignored
 
 
@@ -190,8 +208,13 @@ class WorkerSlot:
     def _start(self):
         log = open(self.log_dir / f"worker-{threading.get_ident()}.log", "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.worker", "--serve"], cwd=REPO,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
+            [sys.executable, "-m", "autograder.worker", "--serve"],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            start_new_session=True,
         )
         log.close()
 
@@ -231,10 +254,27 @@ def _fault_result(job, source_path, message):
     source = nbformat.read(source_path, as_version=4)
     from nbgrader import utils
 
-    tests = [{"test_id": c.metadata["nbgrader"]["grade_id"], "points": 0.0, "max_points": float(c.metadata["nbgrader"].get("points", 0)),
-              "status": "error", "message": message} for c in source.cells if utils.is_grade(c)]
-    return {"student": job["student"], "assignment": job["assignment"], "notebook": job["notebook"], "repairs": [],
-            "stopped": message, "tests": tests, "notebook_json": None, "seconds": 0}
+    tests = [
+        {
+            "test_id": c.metadata["nbgrader"]["grade_id"],
+            "points": 0.0,
+            "max_points": float(c.metadata["nbgrader"].get("points", 0)),
+            "status": "error",
+            "message": message,
+        }
+        for c in source.cells
+        if utils.is_grade(c)
+    ]
+    return {
+        "student": job["student"],
+        "assignment": job["assignment"],
+        "notebook": job["notebook"],
+        "repairs": [],
+        "stopped": message,
+        "tests": tests,
+        "notebook_json": None,
+        "seconds": 0,
+    }
 
 
 # --- recording the results ---------------------------------------------------------------------
@@ -287,7 +327,9 @@ class Recorder:
             graded_path.unlink()
         feedback_dir = self.out_dir / "feedback" / student / assignment
         feedback_dir.mkdir(parents=True, exist_ok=True)
-        (feedback_dir / f"{notebook_name}.html").write_text(report.feedback_html(result, notebook, redact), encoding="utf-8")
+        (feedback_dir / f"{notebook_name}.html").write_text(
+            report.feedback_html(result, notebook, redact), encoding="utf-8"
+        )
 
         for row in result["tests"]:
             self.rows.append({"student": student, "assignment": assignment, "notebook": notebook_name, **row})
@@ -302,15 +344,29 @@ class Recorder:
             writer = csv.writer(handle)
             writer.writerow(["student", "assignment", "score", "max_score", "needs_manual_grade"])
             for (student, assignment), total in sorted(self.by_submission.items()):
-                writer.writerow([student, assignment, f"{total['score']:g}", f"{total['max_score']:g}", total["manual"]])
+                writer.writerow(
+                    [student, assignment, f"{total['score']:g}", f"{total['max_score']:g}", total["manual"]]
+                )
         tests_path = self.out_dir / "test_results.csv"
         with open(tests_path, "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["student", "assignment", "notebook", "test_id", "points", "max_points", "status", "message"])
+            writer.writerow(
+                ["student", "assignment", "notebook", "test_id", "points", "max_points", "status", "message"]
+            )
             for row in sorted(self.rows, key=lambda r: (r["student"], r["assignment"], r["notebook"])):
                 points = "" if row["points"] is None else f"{row['points']:g}"
-                writer.writerow([row["student"], row["assignment"], row["notebook"], row["test_id"], points,
-                                 f"{row['max_points']:g}", row["status"], row["message"]])
+                writer.writerow(
+                    [
+                        row["student"],
+                        row["assignment"],
+                        row["notebook"],
+                        row["test_id"],
+                        points,
+                        f"{row['max_points']:g}",
+                        row["status"],
+                        row["message"],
+                    ]
+                )
         return grades_path, tests_path
 
 
@@ -331,22 +387,52 @@ def build_parser():
         prog="make grade SUBMISSIONS=<path> GRADE_ARGS=... (or python -m autograder.grade)",
         description="Grade every submission in a folder (<student>/<assignment>/<notebook>.ipynb) or an LMS zip.",
     )
-    parser.add_argument("submissions", type=Path, nargs="?", default=REPO / "autograder" / "submitted",
-                        help="folder or zip file (default: autograder/submitted)")
+    parser.add_argument(
+        "submissions",
+        type=Path,
+        nargs="?",
+        default=REPO / "autograder" / "submitted",
+        help="folder or zip file (default: autograder/submitted)",
+    )
     parser.add_argument("--assignment", action="append", default=[], help="grade only this assignment (repeatable)")
-    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, help="notebooks graded at once (default: all cores)")
+    parser.add_argument(
+        "--jobs", "-j", type=int, default=os.cpu_count() or 1, help="notebooks graded at once (default: all cores)"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "autograder", help="where reports go (default: autograder/)")
-    parser.add_argument("--pattern", default=DEFAULT_PATTERN,
-                        help="regex with a `student` group, searched in each file name of a zip (default: %(default)s)")
+    parser.add_argument(
+        "--pattern",
+        default=DEFAULT_PATTERN,
+        help="regex with a `student` group, searched in each file name of a zip (default: %(default)s)",
+    )
     parser.add_argument("--cell-timeout", type=float, default=120, help="seconds one cell may run (default: 120)")
-    parser.add_argument("--notebook-timeout", type=float, default=900, help="seconds one notebook may run (default: 900)")
-    parser.add_argument("--memory", type=parse_size, default=parse_size("6GiB"), help="address-space limit of a kernel (default: 6GiB)")
-    parser.add_argument("--output-limit", type=parse_size, default=parse_size("1MB"), help="output kept per cell (default: 1MB)")
-    parser.add_argument("--interrupt-grace", type=float, default=10, help="seconds a timed-out cell gets to stop after the interrupt (default: 10)")
-    parser.add_argument("--gradebook", type=Path, default=None, help="gradebook file (default: autograder/gradebook.db)")
-    parser.add_argument("--file-size", type=parse_size, default=parse_size("100MB"), help="largest file a kernel may write (default: 100MB)")
+    parser.add_argument(
+        "--notebook-timeout", type=float, default=900, help="seconds one notebook may run (default: 900)"
+    )
+    parser.add_argument(
+        "--memory", type=parse_size, default=parse_size("6GiB"), help="address-space limit of a kernel (default: 6GiB)"
+    )
+    parser.add_argument(
+        "--output-limit", type=parse_size, default=parse_size("1MB"), help="output kept per cell (default: 1MB)"
+    )
+    parser.add_argument(
+        "--interrupt-grace",
+        type=float,
+        default=10,
+        help="seconds a timed-out cell gets to stop after the interrupt (default: 10)",
+    )
+    parser.add_argument(
+        "--gradebook", type=Path, default=None, help="gradebook file (default: autograder/gradebook.db)"
+    )
+    parser.add_argument(
+        "--file-size",
+        type=parse_size,
+        default=parse_size("100MB"),
+        help="largest file a kernel may write (default: 100MB)",
+    )
     sandbox = parser.add_mutually_exclusive_group()
-    sandbox.add_argument("--require-sandbox", action="store_true", help="refuse to grade without the bubblewrap sandbox")
+    sandbox.add_argument(
+        "--require-sandbox", action="store_true", help="refuse to grade without the bubblewrap sandbox"
+    )
     sandbox.add_argument("--no-sandbox", action="store_true", help="grade without the sandbox (trusted notebooks only)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (the summary is still printed)")
     return parser
@@ -371,9 +457,12 @@ def grade(args, stream=sys.stdout):
     if args.no_sandbox or problem:
         banner = "!" * 78
         why = "--no-sandbox was given" if args.no_sandbox else problem
-        print(f"{banner}\nWARNING: grading WITHOUT a sandbox ({why}).\nStudent code runs with your rights: it can read "
-              f"solutions/, the gradebook and other students' work,\nwrite anywhere you can, and use the network. "
-              f"Install bubblewrap, or use --require-sandbox.\n{banner}", file=sys.stderr)
+        print(
+            f"{banner}\nWARNING: grading WITHOUT a sandbox ({why}).\nStudent code runs with your rights: it can read "
+            f"solutions/, the gradebook and other students' work,\nwrite anywhere you can, and use the network. "
+            f"Install bubblewrap, or use --require-sandbox.\n{banner}",
+            file=sys.stderr,
+        )
         sandboxed = False
 
     submissions = args.submissions
@@ -392,8 +481,14 @@ def grade(args, stream=sys.stdout):
         raise UsageError(f"no submissions found in {submissions} (expected <student>/<assignment>/<notebook>.ipynb)")
     course.ensure_gradebook(sorted({job["assignment"] for job in jobs}))
 
-    limits = {"cell_timeout": args.cell_timeout, "notebook_timeout": args.notebook_timeout, "memory_bytes": args.memory,
-              "output_bytes": args.output_limit, "file_size_bytes": args.file_size, "interrupt_grace": args.interrupt_grace}
+    limits = {
+        "cell_timeout": args.cell_timeout,
+        "notebook_timeout": args.notebook_timeout,
+        "memory_bytes": args.memory,
+        "output_bytes": args.output_limit,
+        "file_size_bytes": args.file_size,
+        "interrupt_grace": args.interrupt_grace,
+    }
     recorder = Recorder(course, out_dir)
     started = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix="deadrelu-grade-"))
@@ -402,8 +497,11 @@ def grade(args, stream=sys.stdout):
     free_slots = list(slots)
     lock = threading.Lock()
     failures = 0
-    print(f"Grading {len(jobs)} notebook(s) of {len({j['student'] for j in jobs})} student(s), {len(slots)} at a time, "
-          f"{'in the bubblewrap sandbox' if sandboxed else 'WITHOUT a sandbox'}", file=stream)
+    print(
+        f"Grading {len(jobs)} notebook(s) of {len({j['student'] for j in jobs})} student(s), {len(slots)} at a time, "
+        f"{'in the bubblewrap sandbox' if sandboxed else 'WITHOUT a sandbox'}",
+        file=stream,
+    )
 
     def run_one(number, job):
         with lock:
@@ -412,7 +510,13 @@ def grade(args, stream=sys.stdout):
             job_dir = scratch / f"job{number:04d}"
             job_dir.mkdir()
             source = course.source(job["assignment"], job["notebook"])
-            payload = {**job, "source": str(source), "work_dir": str(job_dir / "work"), "sandboxed": sandboxed, "limits": limits}
+            payload = {
+                **job,
+                "source": str(source),
+                "work_dir": str(job_dir / "work"),
+                "sandboxed": sandboxed,
+                "limits": limits,
+            }
             (job_dir / "job.json").write_text(json.dumps(payload))
             result_path = job_dir / "result.json"
             hard_limit = args.notebook_timeout + 180
@@ -420,7 +524,9 @@ def grade(args, stream=sys.stdout):
             if problem is None and result_path.exists():
                 result = json.loads(result_path.read_text())
             else:
-                result = _fault_result(job, source, f"grader worker {problem or 'wrote no result'} (limit {hard_limit:g} s)")
+                result = _fault_result(
+                    job, source, f"grader worker {problem or 'wrote no result'} (limit {hard_limit:g} s)"
+                )
             shutil.rmtree(job_dir, ignore_errors=True)
             return result
         finally:
@@ -440,7 +546,9 @@ def grade(args, stream=sys.stdout):
                 try:
                     result = future.result()
                 except Exception as error:  # a bug of ours: report it, go on with the others
-                    result = _fault_result(job, course.source(job["assignment"], job["notebook"]), f"grader error: {error!r}")
+                    result = _fault_result(
+                        job, course.source(job["assignment"], job["notebook"]), f"grader error: {error!r}"
+                    )
                 try:
                     recorder.record(job, result)
                 except Exception as error:
@@ -452,8 +560,11 @@ def grade(args, stream=sys.stdout):
                 score = sum(row["points"] or 0 for row in result["tests"])
                 max_score = sum(row["max_points"] for row in result["tests"])
                 counts = Counter(row["status"] for row in result["tests"])
-                line = (f"{job['student']:>16} {job['assignment']:<34} {score:>5g}/{max_score:<4g} "
-                        + ", ".join(f"{n} {s}" for s, n in counts.items()) + f"  ({result.get('seconds', 0):.1f} s)")
+                line = (
+                    f"{job['student']:>16} {job['assignment']:<34} {score:>5g}/{max_score:<4g} "
+                    + ", ".join(f"{n} {s}" for s, n in counts.items())
+                    + f"  ({result.get('seconds', 0):.1f} s)"
+                )
                 if result.get("stopped"):
                     line += f"\n{'':>17}stopped: {result['stopped']}"
                 if progress is not None:
@@ -471,8 +582,11 @@ def grade(args, stream=sys.stdout):
     grades_path, tests_path = recorder.write_csvs()
     elapsed = time.monotonic() - started
     counts = Counter(row["status"] for row in recorder.rows)
-    print(f"\nGraded {len(jobs)} notebook(s) in {elapsed:.1f} s. Tests: "
-          + ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s]), file=stream)
+    print(
+        f"\nGraded {len(jobs)} notebook(s) in {elapsed:.1f} s. Tests: "
+        + ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s]),
+        file=stream,
+    )
     for line in ignored:
         print(f"ignored: {line}", file=stream)
     for name, why in skipped:

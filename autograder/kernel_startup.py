@@ -22,7 +22,6 @@ not this file, is what keeps the hidden tests, solutions and gradebook out of re
 
 
 def _install(secret_path):
-    import builtins
     import hashlib
     import hmac
     import importlib
@@ -90,11 +89,26 @@ def _install(secret_path):
             for attr, value in vars(module).items():
                 if attr.startswith("check_") and callable(value):
                     check_functions[attr] = value
-    module_aliases = {"torch": torch, "np": numpy, "numpy": numpy, "F": torch.nn.functional, "nn": torch.nn, "math": math}
+    module_aliases = {
+        "torch": torch,
+        "np": numpy,
+        "numpy": numpy,
+        "F": torch.nn.functional,
+        "nn": torch.nn,
+        "math": math,
+    }
 
     shell_methods = [
-        "run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell", "transform_ast",
-        "should_run_async", "showtraceback", "_showtraceback", "user_expressions",
+        "run_cell",
+        "run_cell_async",
+        "run_ast_nodes",
+        "run_code",
+        "transform_cell",
+        "transform_ast",
+        "should_run_async",
+        "showtraceback",
+        "_showtraceback",
+        "user_expressions",
     ]
     shell_class_methods = {attr: getattr(type(ip), attr, None) for attr in shell_methods}
     shell_instance_methods = {attr: vars(ip).get(attr) for attr in shell_methods}
@@ -107,9 +121,21 @@ def _install(secret_path):
         "ast_transformers": list(ip.ast_transformers),
     }
     manager = ip.input_transformer_manager
-    manager_lists = {attr: list(getattr(manager, attr, [])) for attr in ("cleanup_transforms", "line_transforms", "token_transformers")}
+    manager_lists = {
+        attr: list(getattr(manager, attr, []))
+        for attr in ("cleanup_transforms", "line_transforms", "token_transformers")
+    }
     known_callbacks = {event: list(callbacks) for event, callbacks in ip.events.callbacks.items()}
-    trusted_prefixes = ("IPython", "ipykernel", "matplotlib", "matplotlib_inline", "ipywidgets", "tqdm", "comm", "deadrelu")
+    trusted_prefixes = (
+        "IPython",
+        "ipykernel",
+        "matplotlib",
+        "matplotlib_inline",
+        "ipywidgets",
+        "tqdm",
+        "comm",
+        "deadrelu",
+    )
 
     def callback_module(callback):
         owner = getattr(callback, "__self__", None)
@@ -151,8 +177,11 @@ def _install(secret_path):
         if isinstance(value, (staticmethod, classmethod)):
             return equivalent(current.__func__, value.__func__, depth + 1)
         if isinstance(value, property):
-            return all(equivalent(getattr(current, f), getattr(value, f), depth + 1) for f in ("fget", "fset", "fdel")
-                       if getattr(value, f) is not None)
+            return all(
+                equivalent(getattr(current, f), getattr(value, f), depth + 1)
+                for f in ("fget", "fset", "fdel")
+                if getattr(value, f) is not None
+            )
         return not callable(value) and current == value
 
     def same(current, value):

@@ -16,8 +16,14 @@ from nbgrader import utils
 from autograder.feedback import HIDDEN_LINE, HideHiddenTests
 
 STATUS_COLOURS = {
-    "passed": "#1a7f37", "failed": "#cf222e", "error": "#cf222e", "timeout": "#9a6700",
-    "kernel_died": "#9a6700", "missing": "#6e7781", "tampered": "#8250df", "needs_manual_grade": "#0969da",
+    "passed": "#1a7f37",
+    "failed": "#cf222e",
+    "error": "#cf222e",
+    "timeout": "#9a6700",
+    "kernel_died": "#9a6700",
+    "missing": "#6e7781",
+    "tampered": "#8250df",
+    "needs_manual_grade": "#0969da",
 }
 
 
@@ -46,7 +52,9 @@ def _output_text(output):
     if kind == "error":
         return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
     data = output.get("data", {})
-    return data.get("text/plain", "") if isinstance(data.get("text/plain", ""), str) else "".join(data.get("text/plain"))
+    return (
+        data.get("text/plain", "") if isinstance(data.get("text/plain", ""), str) else "".join(data.get("text/plain"))
+    )
 
 
 def _render_outputs(cell, redact, max_chars=20_000):
@@ -117,7 +125,7 @@ def feedback_html(result, notebook, redact):
     hider = HideHiddenTests()
     by_id = {row["test_id"]: row for row in tests}
     cells = []
-    for cell in (notebook.cells if notebook is not None else []):
+    for cell in notebook.cells if notebook is not None else []:
         meta = cell.metadata.get("nbgrader") or {}
         if cell.cell_type == "markdown":
             body = markdown2html(redact(cell.source)) if meta.get("solution") or not meta else ""
@@ -131,21 +139,34 @@ def feedback_html(result, notebook, redact):
         header = ""
         if meta.get("grade_id") in by_id:
             row = by_id[meta["grade_id"]]
-            header = f'<p>Test <code>{html.escape(row["test_id"])}</code>: {_status_html(row["status"])}, {_points(row)}</p>'
+            header = (
+                f"<p>Test <code>{html.escape(row['test_id'])}</code>: {_status_html(row['status'])}, {_points(row)}</p>"
+            )
         elif meta.get("solution"):
-            header = f'<p>Your answer <code>{html.escape(meta.get("grade_id", ""))}</code></p>'
+            header = f"<p>Your answer <code>{html.escape(meta.get('grade_id', ''))}</code></p>"
         css = "cell test" if is_test else "cell"
         cells.append(
             f'<div class="{css}">{header}<pre class="src">{html.escape(redact(source))}</pre>{_render_outputs(cell, redact)}</div>'
         )
-    stopped = f'<p class="note">Grading stopped early: {html.escape(redact(result["stopped"]))}. Tests after that point got no points.</p>' if result.get("stopped") else ""
+    stopped = (
+        f'<p class="note">Grading stopped early: {html.escape(redact(result["stopped"]))}. Tests after that point got no points.</p>'
+        if result.get("stopped")
+        else ""
+    )
     repairs = ""
     if result.get("repairs"):
         items = "".join(f"<li>{html.escape(redact(r))}</li>" for r in result["repairs"])
-        repairs = f'<p class="note">What the grader changed in your copy before running it:</p><ul class="note">{items}</ul>'
+        repairs = (
+            f'<p class="note">What the grader changed in your copy before running it:</p><ul class="note">{items}</ul>'
+        )
     title = f"{result['assignment']} / {result['notebook']}: feedback for {result['student']}"
     return PAGE.format(
-        title=html.escape(title), score=score, max_score=max_score,
+        title=html.escape(title),
+        score=score,
+        max_score=max_score,
         manual=f" ({manual} answer(s) still to be graded by hand)" if manual else "",
-        stopped=stopped, repairs=repairs, rows=rows, cells="\n".join(cells) or '<p class="note">No notebook could be run.</p>',
+        stopped=stopped,
+        repairs=repairs,
+        rows=rows,
+        cells="\n".join(cells) or '<p class="note">No notebook could be run.</p>',
     )

@@ -181,11 +181,20 @@ class Grader:
         job = self.job
         started = time.monotonic()
         source = nbformat.read(job["source"], as_version=4)
-        result = {"student": job["student"], "assignment": job["assignment"], "notebook": job["notebook"],
-                  "repairs": list(job.get("notes", [])), "stopped": None, "tests": [], "notebook_json": None}
+        result = {
+            "student": job["student"],
+            "assignment": job["assignment"],
+            "notebook": job["notebook"],
+            "repairs": list(job.get("notes", [])),
+            "stopped": None,
+            "tests": [],
+            "notebook_json": None,
+        }
         tests = [cell for cell in source.cells if utils.is_grade(cell)]
         if job.get("submission") is None:
-            result["tests"] = [self._row(cell, "missing", 0.0, job.get("missing_reason", "no notebook submitted")) for cell in tests]
+            result["tests"] = [
+                self._row(cell, "missing", 0.0, job.get("missing_reason", "no notebook submitted")) for cell in tests
+            ]
             return self._finish(result, started)
         try:
             submission = read_submission(Path(job["submission"]))
@@ -200,8 +209,13 @@ class Grader:
 
     def _row(self, cell, status, points, message):
         meta = cell.metadata["nbgrader"]
-        return {"test_id": meta["grade_id"], "points": points, "max_points": float(meta.get("points", 0)),
-                "status": status, "message": message}
+        return {
+            "test_id": meta["grade_id"],
+            "points": points,
+            "max_points": float(meta.get("points", 0)),
+            "status": status,
+            "message": message,
+        }
 
     def _finish(self, result, started):
         result["seconds"] = round(time.monotonic() - started, 2)
@@ -219,13 +233,25 @@ class Grader:
             "del __grader_secret_path__"
         )
         km = GradingKernelManager(
-            self.work_dir, memory_bytes=int(limits["memory_bytes"]), file_size_bytes=int(limits["file_size_bytes"]),
+            self.work_dir,
+            memory_bytes=int(limits["memory_bytes"]),
+            file_size_bytes=int(limits["file_size_bytes"]),
             sandboxed=sandboxed,
         )
         client = LimitedOutputClient(
-            notebook, km=km, timeout=int(limits["cell_timeout"]), interrupt_on_timeout=True,
-            error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": f"the cell ran past the {limits['cell_timeout']:g} s limit and was interrupted", "traceback": []},
-            allow_errors=True, startup_timeout=90, iopub_timeout=10, record_timing=False,
+            notebook,
+            km=km,
+            timeout=int(limits["cell_timeout"]),
+            interrupt_on_timeout=True,
+            error_on_timeout={
+                "ename": TIMEOUT_ENAME,
+                "evalue": f"the cell ran past the {limits['cell_timeout']:g} s limit and was interrupted",
+                "traceback": [],
+            },
+            allow_errors=True,
+            startup_timeout=90,
+            iopub_timeout=10,
+            record_timing=False,
             output_limit=int(limits["output_bytes"]),
             extra_arguments=["--HistoryManager.hist_file=:memory:", f"--IPKernelApp.exec_lines={exec_line}"],
             resources={"metadata": {"path": str(self.work_dir)}},
@@ -248,7 +274,9 @@ class Grader:
                 try:
                     baseline = await self.probe(kc)
                 except Exception as error:
-                    raise GraderFault(f"the grading kernel did not start its integrity probe ({type(error).__name__})") from None
+                    raise GraderFault(
+                        f"the grading kernel did not start its integrity probe ({type(error).__name__})"
+                    ) from None
                 if baseline:
                     raise GraderFault("the grading kernel's integrity snapshot is inconsistent: " + "; ".join(baseline))
                 for index, cell in enumerate(notebook.cells):
@@ -274,15 +302,24 @@ class Grader:
                         where = f"cell {index}" + (f" ({grade_id!r})" if grade_id else "")
                         stop_message = f"not run: the kernel died in {where}"
                         result["stopped"] = f"the kernel died in {where}, after {last_label}"
-                        cell.outputs.append(_error_output("DeadKernelError", "the kernel died while this cell ran (crash, os._exit or the memory limit)"))
+                        cell.outputs.append(
+                            _error_output(
+                                "DeadKernelError",
+                                "the kernel died while this cell ran (crash, os._exit or the memory limit)",
+                            )
+                        )
                         if _is_test(cell):
                             rows[index] = self._row(cell, "kernel_died", 0.0, "the kernel died while this test ran")
                         continue
                     if client.dropped_bytes.get(index):
-                        cell.outputs.append(nbformat.v4.new_output(
-                            "stream", name="stdout",
-                            text=f"\n[output cut: this cell's output passed the {limits['output_bytes']:,} byte limit; "
-                                 f"{client.dropped_bytes[index]:,} more bytes were dropped]\n"))
+                        cell.outputs.append(
+                            nbformat.v4.new_output(
+                                "stream",
+                                name="stdout",
+                                text=f"\n[output cut: this cell's output passed the {limits['output_bytes']:,} byte limit; "
+                                f"{client.dropped_bytes[index]:,} more bytes were dropped]\n",
+                            )
+                        )
                     reply = replies.get(index, {}).get("content", {})
                     timed_out = reply.get("ename") == TIMEOUT_ENAME
                     if timed_out:
@@ -290,9 +327,13 @@ class Grader:
                             cell.outputs.append(_error_output(TIMEOUT_ENAME, reply.get("evalue", "")))
                         if not await self.responsive(kc, seconds=float(limits["interrupt_grace"])):
                             stop_status = "timeout"
-                            stop_message = (f"not run: cell {index} ran past the {limits['cell_timeout']:g} s limit and "
-                                            "ignored the interrupt, so its kernel was stopped")
-                            result["stopped"] = f"cell {index} ignored the interrupt after its time limit; kernel stopped"
+                            stop_message = (
+                                f"not run: cell {index} ran past the {limits['cell_timeout']:g} s limit and "
+                                "ignored the interrupt, so its kernel was stopped"
+                            )
+                            result["stopped"] = (
+                                f"cell {index} ignored the interrupt after its time limit; kernel stopped"
+                            )
                             if _is_test(cell):
                                 rows[index] = self._row(cell, "timeout", 0.0, reply.get("evalue", ""))
                             await km.shutdown_kernel(now=True)
@@ -303,8 +344,12 @@ class Grader:
                         if timed_out:
                             rows[index] = self._row(cell, "timeout", 0.0, reply.get("evalue", ""))
                         elif changed:
-                            rows[index] = self._row(cell, "tampered", 0.0,
-                                                    "the submission changed what the tests rely on: " + "; ".join(changed))
+                            rows[index] = self._row(
+                                cell,
+                                "tampered",
+                                0.0,
+                                "the submission changed what the tests rely on: " + "; ".join(changed),
+                            )
                         else:
                             status, points, message = score_test(cell)
                             rows[index] = self._row(cell, status, points, message)
@@ -352,9 +397,20 @@ def grade_job(job):
         return asyncio.run(grader.run())
     except GraderFault as fault:
         source = nbformat.read(job["source"], as_version=4)
-        return {"student": job["student"], "assignment": job["assignment"], "notebook": job["notebook"],
-                "repairs": [], "stopped": f"grader fault: {fault}", "notebook_json": None, "seconds": 0,
-                "tests": [grader._row(cell, "error", 0.0, f"grader fault: {fault}") for cell in source.cells if utils.is_grade(cell)]}
+        return {
+            "student": job["student"],
+            "assignment": job["assignment"],
+            "notebook": job["notebook"],
+            "repairs": [],
+            "stopped": f"grader fault: {fault}",
+            "notebook_json": None,
+            "seconds": 0,
+            "tests": [
+                grader._row(cell, "error", 0.0, f"grader fault: {fault}")
+                for cell in source.cells
+                if utils.is_grade(cell)
+            ],
+        }
 
 
 def run_job_file(job_path, result_path):

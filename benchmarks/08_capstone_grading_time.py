@@ -45,13 +45,20 @@ def main():
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; grading workers: {grading_workers()}")
     evaluate_config(config, seeds=(0,))  # warm up: imports, data, first allocations
     timed("one run, with the dead shares at initialisation", lambda: evaluate_config(config, seeds=(1,)))
-    timed("one run, the grader's way (measure_init=False)", lambda: evaluate_config(config, seeds=(1,), measure_init=False))
+    timed(
+        "one run, the grader's way (measure_init=False)",
+        lambda: evaluate_config(config, seeds=(1,), measure_init=False),
+    )
     timed(f"{args.seeds} seeds in one process", lambda: evaluate_config(config, seeds=seeds, measure_init=False))
-    runs = timed(f"{args.seeds} seeds in {grading_workers()} processes",
-                 lambda: evaluate_config(config, seeds=seeds, workers=grading_workers(), measure_init=False))
+    runs = timed(
+        f"{args.seeds} seeds in {grading_workers()} processes",
+        lambda: evaluate_config(config, seeds=seeds, workers=grading_workers(), measure_init=False),
+    )
     passes = sum(r.passed for r in runs)
-    print(f"meets the bar on {passes} of {len(runs)}: the rule (at least {PASSES_NEEDED} of {FRESH_SEED_COUNT}) "
-          f"{'passes' if passes >= PASSES_NEEDED else 'fails'} it")
+    print(
+        f"meets the bar on {passes} of {len(runs)}: the rule (at least {PASSES_NEEDED} of {FRESH_SEED_COUNT}) "
+        f"{'passes' if passes >= PASSES_NEEDED else 'fails'} it"
+    )
 
 
 if __name__ == "__main__":

@@ -32,13 +32,14 @@ def dead_units_with_hooks(model, X, batch_size=256):
         def hook(module, inputs, output):
             fired = (output > 0).any(dim=0)
             seen[name] = seen.get(name, torch.zeros_like(fired)) | fired
+
         return hook
 
     handles = [m.register_forward_hook(remember(n)) for n, m in model.named_modules() if isinstance(m, nn.ReLU)]
     try:
         with torch.no_grad():
             for start in range(0, len(X), batch_size):
-                model(X[start:start + batch_size])
+                model(X[start : start + batch_size])
     finally:
         for handle in handles:
             handle.remove()
@@ -75,9 +76,15 @@ def main():
     cases = {
         "relu on a (32, 3, 28, 28) batch": (relu, (torch.randn(32, 3, 28, 28, generator=g),), {"relu"}),
         "dead_units_with_hooks, digits MLP, 1347 examples in batches of 256": (
-            dead_units_with_hooks, (model, torch.rand(1347, 64, generator=g)), set()),
+            dead_units_with_hooks,
+            (model, torch.rand(1347, 64, generator=g)),
+            set(),
+        ),
         "layer-by-layer rescaling (lsuv-like), digits MLP": (
-            rescale_layers, (model, torch.rand(512, 64, generator=g)), {"kaiming_normal_"}),
+            rescale_layers,
+            (model, torch.rand(512, 64, generator=g)),
+            {"kaiming_normal_"},
+        ),
     }
     print(f"{'student function':<70} {'direct µs':>10} {'watched µs':>11} {'ratio':>6}")
     with torch_threads(1):

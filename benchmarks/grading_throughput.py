@@ -78,8 +78,9 @@ def time_bare(submissions, assignment):
     for path in submissions:
         notebook, _ = assemble(source, nbformat.read(path, as_version=4))
         with tempfile.TemporaryDirectory() as work:
-            NotebookClient(notebook, timeout=120, allow_errors=True, kernel_name="deadrelu",
-                           resources={"metadata": {"path": work}}).execute()
+            NotebookClient(
+                notebook, timeout=120, allow_errors=True, kernel_name="deadrelu", resources={"metadata": {"path": work}}
+            ).execute()
     return time.perf_counter() - started
 
 
@@ -89,8 +90,20 @@ def time_harness(folder, jobs, scratch, assignment):
     # As for stock nbgrader (whose release is not timed): the assignment is in the gradebook already.
     Course(gradebook=scratch / f"harness-{jobs}.db").ensure_gradebook([assignment])
     out = scratch / f"harness-{jobs}"
-    command = [sys.executable, "-m", "autograder.grade", str(folder), "--jobs", str(jobs), "--out", str(out),
-               "--gradebook", str(scratch / f"harness-{jobs}.db"), "--require-sandbox", "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "autograder.grade",
+        str(folder),
+        "--jobs",
+        str(jobs),
+        "--out",
+        str(out),
+        "--gradebook",
+        str(scratch / f"harness-{jobs}.db"),
+        "--require-sandbox",
+        "--quiet",
+    ]
     started = time.perf_counter()
     subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
@@ -117,7 +130,9 @@ def main():
             print(f"  {name:<28} {seconds:7.1f} s   {seconds / args.students:5.2f} s per notebook")
         stock = results["stock nbgrader autograde"]
         bare = results["bare nbclient, sequential"]
-        print(f"throughput, harness --jobs {cores} vs stock: {stock / results[f'harness --jobs {cores}']:.2f}x (target >= 1.7)")
+        print(
+            f"throughput, harness --jobs {cores} vs stock: {stock / results[f'harness --jobs {cores}']:.2f}x (target >= 1.7)"
+        )
         print(f"overhead, harness --jobs 1 vs bare:  {results['harness --jobs 1'] / bare:.2f}x (target <= 1.3)")
         print(f"overhead, harness --jobs {cores} vs bare:  {results[f'harness --jobs {cores}'] / bare:.2f}x")
     finally:

@@ -35,8 +35,11 @@ class NaiveStore:
     def __init__(self, model):
         self.outputs = {}
         self.handles = [
-            m.register_forward_hook(lambda mod, i, o, name=name: self.outputs.setdefault(name, []).append(o.detach().clone()))
-            for name, m in model.named_modules() if isinstance(m, nn.ReLU)
+            m.register_forward_hook(
+                lambda mod, i, o, name=name: self.outputs.setdefault(name, []).append(o.detach().clone())
+            )
+            for name, m in model.named_modules()
+            if isinstance(m, nn.ReLU)
         ]
 
     def dead_counts(self):
@@ -106,9 +109,14 @@ def main():
         "small CNN 1-8-16 on 8x8": (lambda: make_cnn((8, 16), seed=0), images.X_train, images.y_train),
         # for scale: an MNIST-sized MLP, where a step does real work
         "MLP 784-1024-1024-10 (random data)": (
-            lambda: make_mlp((784, 1024, 1024, 10), seed=0), wide, torch.randint(0, 10, (2048,), generator=torch.Generator().manual_seed(1))),
+            lambda: make_mlp((784, 1024, 1024, 10), seed=0),
+            wide,
+            torch.randint(0, 10, (2048,), generator=torch.Generator().manual_seed(1)),
+        ),
     }
-    print(f"median time per training step: {args.rounds} epochs per variant in turns, batch {args.batch_size}, 1 thread\n")
+    print(
+        f"median time per training step: {args.rounds} epochs per variant in turns, batch {args.batch_size}, 1 thread\n"
+    )
     for setup, (build, X, y) in setups.items():
         runs = [Variant(name, build, X, y, args.batch_size) for name in variants]
         for run in runs:

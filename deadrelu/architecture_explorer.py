@@ -41,8 +41,18 @@ class ArchitectureExplorer(widgets.VBox):
     `last_update_ms` holds how long the last retrain and redraw took.
     """
 
-    def __init__(self, data, activation="ReLU", normalization=None, residual=False, depth=12, width=32,
-                 lr=0.05, steps=120, seed=0):
+    def __init__(
+        self,
+        data,
+        activation="ReLU",
+        normalization=None,
+        residual=False,
+        depth=12,
+        width=32,
+        lr=0.05,
+        steps=120,
+        seed=0,
+    ):
         if activation not in EXPLORER_ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; choose one of {list(EXPLORER_ACTIVATIONS)}")
         if normalization not in dict(NORMALIZATION_CHOICES).values():
@@ -50,12 +60,24 @@ class ArchitectureExplorer(widgets.VBox):
         if residual not in dict(RESIDUAL_CHOICES).values():
             raise ValueError(f"unknown residual {residual!r}; choose False, True (x + ReLU(Wx)) or 'standard'")
         self.data, self.width, self.steps, self.seed = data, width, steps, seed
-        self.activation = widgets.Dropdown(options=list(EXPLORER_ACTIVATIONS), value=activation, description="activation")
-        self.normalization = widgets.Dropdown(options=list(NORMALIZATION_CHOICES), value=normalization, description="normalization")
+        self.activation = widgets.Dropdown(
+            options=list(EXPLORER_ACTIVATIONS), value=activation, description="activation"
+        )
+        self.normalization = widgets.Dropdown(
+            options=list(NORMALIZATION_CHOICES), value=normalization, description="normalization"
+        )
         self.residual = widgets.Dropdown(options=list(RESIDUAL_CHOICES), value=residual, description="residual")
         self.depth = widgets.IntSlider(value=depth, min=2, max=16, description="hidden layers", continuous_update=False)
-        self.lr = widgets.FloatLogSlider(value=lr, base=10, min=-2.5, max=0, step=0.1, description="lr",
-                                         continuous_update=False, readout_format=".3g")
+        self.lr = widgets.FloatLogSlider(
+            value=lr,
+            base=10,
+            min=-2.5,
+            max=0,
+            step=0.1,
+            description="lr",
+            continuous_update=False,
+            readout_format=".3g",
+        )
         self.progress = widgets.IntProgress(value=0, min=0, max=steps, description="training")
         self.summary = widgets.HTML()
         self.image = widgets.Image(format="png")
@@ -68,12 +90,14 @@ class ArchitectureExplorer(widgets.VBox):
         self._figure.subplots_adjust(left=0.06, right=0.99, bottom=0.14, top=0.8, wspace=0.22)
         for control in (self.activation, self.normalization, self.residual, self.depth, self.lr):
             control.observe(lambda change: self.retrain(), names="value")
-        super().__init__([
-            widgets.HBox([self.activation, self.normalization, self.residual]),
-            widgets.HBox([self.depth, self.lr, self.progress]),
-            self.summary,
-            self.image,
-        ])
+        super().__init__(
+            [
+                widgets.HBox([self.activation, self.normalization, self.residual]),
+                widgets.HBox([self.depth, self.lr, self.progress]),
+                self.summary,
+                self.image,
+            ]
+        )
         self.retrain()
 
     def _tick(self, step, model, optimizer):
@@ -84,15 +108,31 @@ class ArchitectureExplorer(widgets.VBox):
         start = time.perf_counter()
         data = self.data
         with torch_threads(1):  # tiny model: one thread is faster, and steadier on a busy machine
-            model = build_deep_mlp(data.n_features, data.n_classes, self.depth.value, self.width, self.activation.value,
-                                   self.normalization.value, self.residual.value, self.seed)
+            model = build_deep_mlp(
+                data.n_features,
+                data.n_classes,
+                self.depth.value,
+                self.width,
+                self.activation.value,
+                self.normalization.value,
+                self.residual.value,
+                self.seed,
+            )
             self.progress.value = 0
             before = {
                 "gradient": gradient_norms(model, data.X_train, data.y_train),
                 "dead": dead_per_layer(model, data.X_train, batch_statistics=True),
             }
-            self.history = train(model, data, lr=self.lr.value, steps=self.steps, batch_size=32, seed=self.seed,
-                                 progress=False, callbacks=[self._tick])
+            self.history = train(
+                model,
+                data,
+                lr=self.lr.value,
+                steps=self.steps,
+                batch_size=32,
+                seed=self.seed,
+                progress=False,
+                callbacks=[self._tick],
+            )
             self.progress.value = self.steps
             after = {
                 "gradient": gradient_norms(model, data.X_train, data.y_train),
@@ -116,8 +156,10 @@ class ArchitectureExplorer(widgets.VBox):
             verdict = f"test accuracy {100 * history.final_test_accuracy:.1f}% after {history.steps[-1]} steps"
         norm = dict((v, k) for k, v in NORMALIZATION_CHOICES)[self.normalization.value]
         skips = dict((v, k) for k, v in RESIDUAL_CHOICES)[self.residual.value]
-        setting = (f"{self.activation.value}, {norm}, {skips}, "
-                   f"{self.depth.value} hidden layers of {self.width}, lr {self.lr.value:.3g}")
+        setting = (
+            f"{self.activation.value}, {norm}, {skips}, "
+            f"{self.depth.value} hidden layers of {self.width}, lr {self.lr.value:.3g}"
+        )
         self._figure.suptitle(f"{setting}: {verdict}", fontsize=10)
         self.summary.value = (
             f"{setting}: <b>{verdict}</b>; after training {sum(after) / len(after):.0f}% of the hidden units are dead "

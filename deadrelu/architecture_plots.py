@@ -91,8 +91,10 @@ def constant_per_layer(model, X):
     unit with its layer's average. The model's train/eval mode is restored.
     """
     outputs = []
-    handles = [module.register_forward_hook(lambda module, inputs, output: outputs.append(output))
-               for _, module in hidden_activations(model)]  # the hook returns None: outputs unchanged
+    handles = [
+        module.register_forward_hook(lambda module, inputs, output: outputs.append(output))
+        for _, module in hidden_activations(model)
+    ]  # the hook returns None: outputs unchanged
     was_training = model.training
     model.eval()
     try:
@@ -134,7 +136,10 @@ def measure_runs(runs, models, X):
         raise ValueError(f"got {len(runs)} runs but {len(models)} models: keep the models with KeepModels")
     layers = len(runs[0].layers)
     keys = [f"{kind}_{k + 1}" for kind in ("dead", "dormant", "never_positive", "constant") for k in range(layers)]
-    result = {key: [] for key in keys + ["accuracy", "steps_to_90", "diverged", "largest_weight", "prelu_slopes", "ms_per_step"]}
+    result = {
+        key: []
+        for key in keys + ["accuracy", "steps_to_90", "diverged", "largest_weight", "prelu_slopes", "ms_per_step"]
+    }
     for run, model in zip(runs, models):
         finite = not run.diverged
         values = {
@@ -149,7 +154,9 @@ def measure_runs(runs, models, X):
         result["accuracy"].append(100 * run.test_accuracy)
         result["steps_to_90"].append(run.steps_to_accuracy(0.9))
         result["diverged"].append(run.diverged)
-        result["largest_weight"].append(max(p.detach().abs().max().item() for p in model.parameters()) if finite else None)
+        result["largest_weight"].append(
+            max(p.detach().abs().max().item() for p in model.parameters()) if finite else None
+        )
         slopes = [m.weight.item() for m in model.modules() if isinstance(m, nn.PReLU)]
         result["prelu_slopes"].append(slopes if slopes and finite else None)
         result["ms_per_step"].append(1000 * run.seconds / len(run.history.steps))
@@ -247,4 +254,3 @@ def plot_dead_vs_depth(depths, curves, ax=None, title="Dead units against depth"
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return fig
-

@@ -35,4 +35,11 @@ def baseline_runs(data=None, seeds=SEEDS, widths=WIDTHS, progress=True, descript
     model_args = {**MODEL, **{k: v for k, v in changes.items() if k in MODEL}}
     train_args = {**TRAINING, **{k: v for k, v in changes.items() if k not in MODEL}}
     label = description or (", ".join(f"{k}={v}" for k, v in changes.items()) or "baseline")
-    return run_seeds(lambda seed: make_mlp(widths, seed=seed, **model_args), data, seeds, progress=progress, description=label, **train_args)
+    return run_seeds(
+        lambda seed: make_mlp(widths, seed=seed, **model_args),
+        data,
+        seeds,
+        progress=progress,
+        description=label,
+        **train_args,
+    )

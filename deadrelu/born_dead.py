@@ -24,7 +24,9 @@ def standard_normal_weights(n_nets, n_out, n_in, generator):
     return torch.randn(n_nets, n_out, n_in, generator=generator)
 
 
-def born_dead_share(width, depth, n_nets=2000, n_inputs=1, input_features=None, sample_weights=standard_normal_weights, generator=None):
+def born_dead_share(
+    width, depth, n_nets=2000, n_inputs=1, input_features=None, sample_weights=standard_normal_weights, generator=None
+):
     """Share of `n_nets` random nets (no biases) that output 0 at some hidden layer for all of
     `n_inputs` positive inputs drawn U(0, 1).
 

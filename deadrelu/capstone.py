@@ -116,8 +116,12 @@ def check_config(config):
         raise ValueError(f"unknown keys {unknown}; the knobs are {sorted(BROKEN_CONFIG)}")
     c = {**BROKEN_CONFIG, **config}
     choices = {
-        "inputs": ("raw", "scaled"), "activation": tuple(ACTIVATIONS), "normalization": NORMALIZATIONS,
-        "init": INIT_SCHEMES, "optimizer": tuple(OPTIMIZERS), "residual": (True, False),
+        "inputs": ("raw", "scaled"),
+        "activation": tuple(ACTIVATIONS),
+        "normalization": NORMALIZATIONS,
+        "init": INIT_SCHEMES,
+        "optimizer": tuple(OPTIMIZERS),
+        "residual": (True, False),
     }
     for key, allowed in choices.items():
         if c[key] not in allowed:
@@ -129,7 +133,9 @@ def check_config(config):
             raise ValueError(f"{key} must be a number in [{low:g}, {high:g}], got {c[key]!r}")
     if c["bias_init"] is not None and not isinstance(c["bias_init"], (int, float)):
         raise ValueError(f"bias_init must be None or a number, got {c['bias_init']!r}")
-    if c["clip_grad_norm"] is not None and not (isinstance(c["clip_grad_norm"], (int, float)) and c["clip_grad_norm"] > 0):
+    if c["clip_grad_norm"] is not None and not (
+        isinstance(c["clip_grad_norm"], (int, float)) and c["clip_grad_norm"] > 0
+    ):
         raise ValueError(f"clip_grad_norm must be None or a positive number, got {c['clip_grad_norm']!r}")
     for key in ("epochs", "batch_size", "warmup_steps"):
         if not isinstance(c[key], int) or c[key] < (0 if key == "warmup_steps" else 1):
@@ -137,7 +143,9 @@ def check_config(config):
     c["hidden"] = tuple(c["hidden"])  # a list and a tuple of the same widths are the same network
     steps = c["epochs"] * steps_per_epoch(TRAINING_EXAMPLES, c["batch_size"])
     if steps > STEP_BUDGET:
-        raise ValueError(f"{c['epochs']} epochs at batch size {c['batch_size']} is {steps} optimizer steps; the budget is {STEP_BUDGET}")
+        raise ValueError(
+            f"{c['epochs']} epochs at batch size {c['batch_size']} is {steps} optimizer steps; the budget is {STEP_BUDGET}"
+        )
     return c
 
 
@@ -164,16 +172,32 @@ def _evaluate_one(config, seed, data=None, measure_init=True):
         data = load_digits_split(scaled=config["inputs"] == "scaled", seed=0)
     c = config
     model = make_mlp(
-        (data.n_features, *c["hidden"], data.n_classes), activation=c["activation"], normalization=c["normalization"],
-        residual=c["residual"], init=c["init"], bias_init=c["bias_init"], seed=seed,
+        (data.n_features, *c["hidden"], data.n_classes),
+        activation=c["activation"],
+        normalization=c["normalization"],
+        residual=c["residual"],
+        init=c["init"],
+        bias_init=c["bias_init"],
+        seed=seed,
     )
     at_init = [layer.dead_fraction for layer in scan(model, data.X_train).layers] if measure_init else None
     history = train(
-        model, data, optimizer=c["optimizer"], lr=c["lr"], momentum=c["momentum"], warmup_steps=c["warmup_steps"],
-        clip_grad_norm=c["clip_grad_norm"], epochs=c["epochs"], batch_size=c["batch_size"], seed=seed, progress=False,
+        model,
+        data,
+        optimizer=c["optimizer"],
+        lr=c["lr"],
+        momentum=c["momentum"],
+        warmup_steps=c["warmup_steps"],
+        clip_grad_norm=c["clip_grad_norm"],
+        epochs=c["epochs"],
+        batch_size=c["batch_size"],
+        seed=seed,
+        progress=False,
     )
     report = scan(model, data.X_train)
-    return CapstoneRun(seed, [layer.dead_fraction for layer in report.layers], history.final_test_accuracy, at_init, history.diverged)
+    return CapstoneRun(
+        seed, [layer.dead_fraction for layer in report.layers], history.final_test_accuracy, at_init, history.diverged
+    )
 
 
 def _evaluate_in_worker(job):
@@ -214,7 +238,9 @@ class LogRow(dict):
     completed configuration (`config`) and its `CapstoneRun`s (`runs`), which the grader reads."""
 
     def __init__(self, columns, config, runs):
-        dict.__init__(self, columns)  # not super(): its __class__ cell would differ after a reload (see the grader's probe)
+        dict.__init__(
+            self, columns
+        )  # not super(): its __class__ cell would differ after a reload (see the grader's probe)
         self.config, self.runs = config, list(runs)
 
 
@@ -237,7 +263,9 @@ def log_experiment(log, label, config, seeds=(0, 1, 2, 3, 4)):
         "label": label,
         "changes from BROKEN_CONFIG": ", ".join(f"{k}={v}" for k, v in changed.items()) or "-",
         "worst layer dead % at init per seed": ", ".join(f"{100 * max(r.dead_at_init):.0f}" for r in runs),
-        "worst layer dead % per seed": ", ".join("diverged" if r.diverged else f"{100 * r.worst_dead:.0f}" for r in runs),
+        "worst layer dead % per seed": ", ".join(
+            "diverged" if r.diverged else f"{100 * r.worst_dead:.0f}" for r in runs
+        ),
         "test accuracy % per seed": ", ".join(f"{100 * r.test_accuracy:.1f}" for r in runs),
         "meets the bar": "yes" if all(r.passed for r in runs) else "no",
     }
@@ -248,7 +276,11 @@ def log_experiment(log, label, config, seeds=(0, 1, 2, 3, 4)):
 def is_log_row(row):
     """Whether `row` was made by `log_experiment` (by its shape: the grader reloads this module,
     which makes a new LogRow class, so rows are recognised by what they hold, not their class)."""
-    return isinstance(row, dict) and isinstance(getattr(row, "config", None), dict) and isinstance(getattr(row, "runs", None), list)
+    return (
+        isinstance(row, dict)
+        and isinstance(getattr(row, "config", None), dict)
+        and isinstance(getattr(row, "runs", None), list)
+    )
 
 
 @dataclass
@@ -263,9 +295,11 @@ class Evidence:
     comparison: object  # deadrelu.claims.Comparison of the layer's dead % per seed, fault vs repair
 
     def describe(self):
-        return (f"{self.cause!r}: row {self.with_fault['step']} ({self.with_fault['label']}) against row "
-                f"{self.repaired['step']} ({self.repaired['label']}), hidden {self.layer + 1} dead % "
-                f"{self.comparison.describe('%')}")
+        return (
+            f"{self.cause!r}: row {self.with_fault['step']} ({self.with_fault['label']}) against row "
+            f"{self.repaired['step']} ({self.repaired['label']}), hidden {self.layer + 1} dead % "
+            f"{self.comparison.describe('%')}"
+        )
 
 
 def _dead_percent(run, layer):
@@ -304,33 +338,54 @@ def find_evidence(log, cause):
             differing = sorted(k for k in BROKEN_CONFIG if a.config[k] != b.config[k])
             if differing != [knob]:
                 if stage < 1:
-                    stage, reason = 1, (f"the runs that change {knob} also change another knob against every run that "
-                                        f"keeps it (e.g. rows {a['step']} and {b['step']} differ in {', '.join(differing)}): "
-                                        f"with two knobs changed at once, the log cannot say which one helped")
+                    stage, reason = (
+                        1,
+                        (
+                            f"the runs that change {knob} also change another knob against every run that "
+                            f"keeps it (e.g. rows {a['step']} and {b['step']} differ in {', '.join(differing)}): "
+                            f"with two knobs changed at once, the log cannot say which one helped"
+                        ),
+                    )
                 continue
             if not repairs(cause, b.config[knob]):
                 if stage < 2:
-                    stage, reason = 2, (f"the one-change run on {knob} (rows {a['step']} and {b['step']}) does not repair "
-                                        f"the fault: it needs {repair}")
+                    stage, reason = (
+                        2,
+                        (
+                            f"the one-change run on {knob} (rows {a['step']} and {b['step']}) does not repair "
+                            f"the fault: it needs {repair}"
+                        ),
+                    )
                 continue
             seeds = [s for s in (r.seed for r in a.runs) if s in {r.seed for r in b.runs}]
             if len(seeds) < MIN_SEEDS:
                 if stage < 3:
-                    stage, reason = 3, (f"the one-change run on {knob} (rows {a['step']} and {b['step']}) shares only "
-                                        f"{len(seeds)} seed(s) with the run it is compared with; a comparison needs "
-                                        f"{MIN_SEEDS} seeds")
+                    stage, reason = (
+                        3,
+                        (
+                            f"the one-change run on {knob} (rows {a['step']} and {b['step']}) shares only "
+                            f"{len(seeds)} seed(s) with the run it is compared with; a comparison needs "
+                            f"{MIN_SEEDS} seeds"
+                        ),
+                    )
                 continue
             runs_a, runs_b = {r.seed: r for r in a.runs}, {r.seed: r for r in b.runs}
             for layer in range(len(a.config["hidden"])):
                 if layer >= len(b.config["hidden"]):
                     break
-                comparison = compare([_dead_percent(runs_a[s], layer) for s in seeds],
-                                     [_dead_percent(runs_b[s], layer) for s in seeds])
+                comparison = compare(
+                    [_dead_percent(runs_a[s], layer) for s in seeds], [_dead_percent(runs_b[s], layer) for s in seeds]
+                )
                 if comparison.verdict == "higher":
                     return Evidence(cause, a, b, layer, comparison), None
             if stage < 4:
-                stage, reason = 4, (f"the one-change run on {knob} (rows {a['step']} and {b['step']}) did not lower the "
-                                    f"dead share of any hidden layer beyond the seed-to-seed spread")
+                stage, reason = (
+                    4,
+                    (
+                        f"the one-change run on {knob} (rows {a['step']} and {b['step']}) did not lower the "
+                        f"dead share of any hidden layer beyond the seed-to-seed spread"
+                    ),
+                )
     if stage == 0:
         reason = f"the log has no run that keeps BROKEN_CONFIG's {knob} to compare the change with"
     return None, reason

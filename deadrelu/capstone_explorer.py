@@ -45,11 +45,38 @@ class CapstoneExplorer(widgets.VBox):
         config = check_config({**(config or BROKEN_CONFIG), "epochs": epochs})
         self.seed, self.base = seed, config
         self.inputs = widgets.Dropdown(options=["raw", "scaled"], value=config["inputs"], description="inputs")
-        self.lr = widgets.FloatLogSlider(value=config["lr"], base=10, min=-3, max=0, step=0.1, description="lr", continuous_update=False, readout_format=".3g")
-        self.bias = widgets.Dropdown(options=[("init's own", None), ("-0.3", -0.3), ("0", 0.0), ("0.01", 0.01), ("0.1", 0.1), ("0.3", 0.3), ("0.5", 0.5)], value=config["bias_init"], description="bias init")
+        self.lr = widgets.FloatLogSlider(
+            value=config["lr"],
+            base=10,
+            min=-3,
+            max=0,
+            step=0.1,
+            description="lr",
+            continuous_update=False,
+            readout_format=".3g",
+        )
+        self.bias = widgets.Dropdown(
+            options=[
+                ("init's own", None),
+                ("-0.3", -0.3),
+                ("0", 0.0),
+                ("0.01", 0.01),
+                ("0.1", 0.1),
+                ("0.3", 0.3),
+                ("0.5", 0.5),
+            ],
+            value=config["bias_init"],
+            description="bias init",
+        )
         self.momentum = widgets.Dropdown(options=[0.0, 0.5, 0.7, 0.9], value=config["momentum"], description="momentum")
-        self.init = widgets.Dropdown(options=["default", "he_normal", "xavier_normal"], value=config["init"], description="init")
-        self.normalization = widgets.Dropdown(options=[("none", None), ("batch", "batch"), ("layer", "layer")], value=config["normalization"], description="norm")
+        self.init = widgets.Dropdown(
+            options=["default", "he_normal", "xavier_normal"], value=config["init"], description="init"
+        )
+        self.normalization = widgets.Dropdown(
+            options=[("none", None), ("batch", "batch"), ("layer", "layer")],
+            value=config["normalization"],
+            description="norm",
+        )
         self.progress = widgets.IntProgress(min=0, max=1, description="training")
         self.image = widgets.Image(format="png")
         self.last_update_ms = float("nan")
@@ -66,28 +93,61 @@ class CapstoneExplorer(widgets.VBox):
 
     @property
     def config(self):
-        return check_config({**self.base, "inputs": self.inputs.value, "lr": self.lr.value, "momentum": self.momentum.value, "bias_init": self.bias.value,
-                             "init": self.init.value, "normalization": self.normalization.value})
+        return check_config(
+            {
+                **self.base,
+                "inputs": self.inputs.value,
+                "lr": self.lr.value,
+                "momentum": self.momentum.value,
+                "bias_init": self.bias.value,
+                "init": self.init.value,
+                "normalization": self.normalization.value,
+            }
+        )
 
     def retrain(self):
         start = time.perf_counter()
         c, data = self.config, self._data[self.inputs.value]
-        model = make_mlp((data.n_features, *c["hidden"], data.n_classes), activation=c["activation"], normalization=c["normalization"],
-                         residual=c["residual"], init=c["init"], bias_init=c["bias_init"], seed=self.seed)
+        model = make_mlp(
+            (data.n_features, *c["hidden"], data.n_classes),
+            activation=c["activation"],
+            normalization=c["normalization"],
+            residual=c["residual"],
+            init=c["init"],
+            bias_init=c["bias_init"],
+            seed=self.seed,
+        )
         steps = c["epochs"] * steps_per_epoch(len(data.y_train), c["batch_size"])
         self.progress.max, self.progress.value = steps, 0
         tick = lambda step, m, o: setattr(self.progress, "value", step) if step % 20 == 0 else None  # noqa: E731
-        history = train(model, data, optimizer=c["optimizer"], lr=c["lr"], momentum=c["momentum"], warmup_steps=c["warmup_steps"],
-                        clip_grad_norm=c["clip_grad_norm"], epochs=c["epochs"], batch_size=c["batch_size"], seed=self.seed,
-                        progress=False, callbacks=[tick])
+        history = train(
+            model,
+            data,
+            optimizer=c["optimizer"],
+            lr=c["lr"],
+            momentum=c["momentum"],
+            warmup_steps=c["warmup_steps"],
+            clip_grad_norm=c["clip_grad_norm"],
+            epochs=c["epochs"],
+            batch_size=c["batch_size"],
+            seed=self.seed,
+            progress=False,
+            callbacks=[tick],
+        )
         self.progress.value = steps
         self.history = history
         dead = [layer.dead_fraction for layer in scan(model, data.X_train).layers]
-        verdict = "meets the bar" if max(dead) <= DEAD_LIMIT and history.final_test_accuracy >= ACCURACY_BAR else "not yet"
+        verdict = (
+            "meets the bar" if max(dead) <= DEAD_LIMIT and history.final_test_accuracy >= ACCURACY_BAR else "not yet"
+        )
         if history.diverged:  # the weights are inf/nan: the bars below mean nothing
             verdict = f"the loss diverged at step {len(history.steps)}"
         self._ax.clear()
-        plot_layer_dead(dead, ax=self._ax, title=f"seed {self.seed}, {c['epochs']} epochs: test accuracy {100 * history.final_test_accuracy:.1f}% — {verdict}")
+        plot_layer_dead(
+            dead,
+            ax=self._ax,
+            title=f"seed {self.seed}, {c['epochs']} epochs: test accuracy {100 * history.final_test_accuracy:.1f}% — {verdict}",
+        )
         self.image.value = figure_to_png(self._figure)
         self.last_update_ms = (time.perf_counter() - start) * 1000
 

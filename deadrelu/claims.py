@@ -55,11 +55,15 @@ def claim(statement, measured, between=(None, None), unit=""):
     holds = math.isfinite(value) and (low is None or value >= low) and (high is None or value <= high)
     if not holds:
         expected = (
-            f"between {_number(low, unit)} and {_number(high, unit)}" if low is not None and high is not None
-            else f"at least {_number(low, unit)}" if low is not None
+            f"between {_number(low, unit)} and {_number(high, unit)}"
+            if low is not None and high is not None
+            else f"at least {_number(low, unit)}"
+            if low is not None
             else f"at most {_number(high, unit)}"
         )
-        raise ClaimNotSupported(f"the notebook claims: {statement!r}, but this run measured {_number(value, unit)} (the claim needs {expected})")
+        raise ClaimNotSupported(
+            f"the notebook claims: {statement!r}, but this run measured {_number(value, unit)} (the claim needs {expected})"
+        )
     print(f"✔ {statement} · measured {_number(value, unit)}")
     return value
 
@@ -98,7 +102,7 @@ class Comparison:
 
     @property
     def verdict(self):
-        """"lower" or "higher" (a compared with b) or "no clear difference".
+        """ "lower" or "higher" (a compared with b) or "no clear difference".
 
         The course's rule: a difference counts when the means differ by more than the larger
         of the two spreads (sample std over seeds), or when a is on the same side of b on
@@ -114,8 +118,10 @@ class Comparison:
 
     def describe(self, unit=""):
         n = len(self.a)
-        return (f"{_number(self.mean_a, unit)} ± {_number(self.spread_a, unit)} vs {_number(self.mean_b, unit)} ± "
-                f"{_number(self.spread_b, unit)}; lower on {self.seeds_lower}/{n} seeds, higher on {self.seeds_higher}/{n}")
+        return (
+            f"{_number(self.mean_a, unit)} ± {_number(self.spread_a, unit)} vs {_number(self.mean_b, unit)} ± "
+            f"{_number(self.spread_b, unit)}; lower on {self.seeds_lower}/{n} seeds, higher on {self.seeds_higher}/{n}"
+        )
 
 
 def compare(a, b):

@@ -65,7 +65,9 @@ def load_digits_split(scaled=True, test_size=0.25, seed=0, images=False, standar
     if standardized:
         split = standardize(split)
     if images:
-        split = DataSplit(split.X_train.reshape(-1, 1, 8, 8), split.y_train, split.X_test.reshape(-1, 1, 8, 8), split.y_test)
+        split = DataSplit(
+            split.X_train.reshape(-1, 1, 8, 8), split.y_train, split.X_test.reshape(-1, 1, 8, 8), split.y_test
+        )
     return split
 
 

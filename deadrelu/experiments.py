@@ -118,6 +118,11 @@ def remedy_row(results, target_accuracy=None, **label):
         steps = [r.steps_to_accuracy(target_accuracy) for r in finished(results)]
         reached = [s for s in steps if s is not None]
         key = f"steps to {100 * target_accuracy:.0f}% test acc."
-        row[key] = "never" if not reached else f"{statistics.fmean(reached):.0f}" + ("" if len(reached) == len(steps) else f" ({len(reached)}/{len(steps)} seeds)")
+        row[key] = (
+            "never"
+            if not reached
+            else f"{statistics.fmean(reached):.0f}"
+            + ("" if len(reached) == len(steps) else f" ({len(reached)}/{len(steps)} seeds)")
+        )
     row["seconds per run"] = f"{statistics.fmean(r.seconds for r in results):.2f}"
     return row

@@ -51,7 +51,9 @@ class InitExplorer(widgets.VBox):
         self._figure.subplots_adjust(left=0.075, right=0.99, bottom=0.15, top=0.9, wspace=0.25)
         for control in (self.scheme, self.depth, self.width, self.bias):
             control.observe(lambda change: self.redraw(), names="value")
-        super().__init__([widgets.HBox([self.scheme, self.depth]), widgets.HBox([self.width, self.bias]), self.summary, self.image])
+        super().__init__(
+            [widgets.HBox([self.scheme, self.depth]), widgets.HBox([self.width, self.bias]), self.summary, self.image]
+        )
         self.redraw()
 
     def profile(self):

@@ -113,7 +113,14 @@ def plot_depth_profiles(profiles, predicted=None, axes=None):
         ax_std.plot(layers, profile.std, marker=".", color=colour, label=profile.label)
         ax_dead.plot(layers, [100 * d for d in profile.dead_fraction], marker=".", color=colour, label=profile.label)
     for label, values in (predicted or {}).items():
-        ax_std.plot(range(1, len(values) + 1), values, ls="--", lw=1.2, color=colours.get(label, "0.4"), label=f"{label}: predicted")
+        ax_std.plot(
+            range(1, len(values) + 1),
+            values,
+            ls="--",
+            lw=1.2,
+            color=colours.get(label, "0.4"),
+            label=f"{label}: predicted",
+        )
     ax_std.axhline(profiles[0].input_std, color="0.5", lw=0.8, ls=":")
     ax_std.set_yscale("log")
     shown = [v for p in profiles for v in p.std if v > 0] + [profiles[0].input_std]
@@ -161,12 +168,19 @@ def prediction_table(predicted_log10, most_dead, profiles, c_of):
 
     rows = []
     for scheme, profile in profiles.items():
-        rows.append({"scheme (zero biases)": scheme, f"your log10 std, layer {profile.depth}": yours(scheme),
-                     "variance arithmetic": f"{math.log10(predicted_std(c_of[scheme], profile.depth, profile.input_std)):+.1f}",
-                     "measured": f"{math.log10(profile.std[-1]):+.1f}"})
+        rows.append(
+            {
+                "scheme (zero biases)": scheme,
+                f"your log10 std, layer {profile.depth}": yours(scheme),
+                "variance arithmetic": f"{math.log10(predicted_std(c_of[scheme], profile.depth, profile.input_std)):+.1f}",
+                "measured": f"{math.log10(profile.std[-1]):+.1f}",
+            }
+        )
     xavier, he = profiles["xavier_normal"], profiles["he_normal"]
     dead = {"xavier_normal": xavier.dead_fraction[-1], "he_normal": he.dead_fraction[-1]}
     measured = "same" if dead["xavier_normal"] == dead["he_normal"] else max(dead, key=dead.get)
-    print(f"more dead units at layer {he.depth}: yours {most_dead!r}, measured {measured!r} "
-          f"(Xavier {100 * dead['xavier_normal']:.1f} %, He {100 * dead['he_normal']:.1f} %)")
+    print(
+        f"more dead units at layer {he.depth}: yours {most_dead!r}, measured {measured!r} "
+        f"(Xavier {100 * dead['xavier_normal']:.1f} %, He {100 * dead['he_normal']:.1f} %)"
+    )
     return Table(rows, title=f"Predicted and measured log10 std of layer {he.depth}'s pre-activations")

@@ -31,7 +31,9 @@ def steps_to_target(results, target=TARGET_ACCURACY):
     steps = [r.steps_to_accuracy(target) for r in results]
     missing = [r.seed for r, s in zip(results, steps) if s is None]
     if missing:
-        raise ValueError(f"seeds {missing} never reached {100 * target:g} % test accuracy; compare their accuracy instead")
+        raise ValueError(
+            f"seeds {missing} never reached {100 * target:g} % test accuracy; compare their accuracy instead"
+        )
     return steps
 
 
@@ -138,11 +140,18 @@ def verdicts_against(results, baseline, target=TARGET_ACCURACY):
     for label, runs in results.items():
         if runs is baseline:
             continue
-        pairs = [(r, b) for r, b in zip(runs, baseline) if not (r.diverged or b.diverged)]  # a diverged run's units mean nothing
+        pairs = [
+            (r, b) for r, b in zip(runs, baseline) if not (r.diverged or b.diverged)
+        ]  # a diverged run's units mean nothing
         row = {"change": label}
         if len(pairs) < 2:  # nothing left to compare
-            columns = [f"dead % hidden {i + 1}" for i in range(len(runs[0].layers))] + ["test accuracy", f"steps to {100 * target:g} %"]
-            rows.append({**row, **{column: f"diverged ({len(runs) - len(pairs)}/{len(runs)} seeds)" for column in columns}})
+            columns = [f"dead % hidden {i + 1}" for i in range(len(runs[0].layers))] + [
+                "test accuracy",
+                f"steps to {100 * target:g} %",
+            ]
+            rows.append(
+                {**row, **{column: f"diverged ({len(runs) - len(pairs)}/{len(runs)} seeds)" for column in columns}}
+            )
             continue
         kept, base = [r for r, _ in pairs], [b for _, b in pairs]
         for i in range(len(runs[0].layers)):
@@ -150,12 +159,17 @@ def verdicts_against(results, baseline, target=TARGET_ACCURACY):
         row["test accuracy"] = compare(accuracy_percent(kept), accuracy_percent(base)).verdict
         steps, base_steps = [r.steps_to_accuracy(target) for r in kept], [b.steps_to_accuracy(target) for b in base]
         reached = sum(s is not None for s in steps)
-        row[f"steps to {100 * target:g} %"] = (compare(steps, base_steps).verdict if reached == len(steps) and None not in base_steps
-                                              else f"({reached}/{len(steps)} seeds reach it)")
+        row[f"steps to {100 * target:g} %"] = (
+            compare(steps, base_steps).verdict
+            if reached == len(steps) and None not in base_steps
+            else f"({reached}/{len(steps)} seeds reach it)"
+        )
         if len(pairs) < len(runs):
             row["change"] += f" ({len(runs) - len(pairs)} diverged, left out)"
         rows.append(row)
-    return Table(rows, title=f"Each row against the baseline, same {len(baseline)} seeds (lower / higher / no clear difference)")
+    return Table(
+        rows, title=f"Each row against the baseline, same {len(baseline)} seeds (lower / higher / no clear difference)"
+    )
 
 
 def plot_gradient_norms(norms, thresholds=(), ax=None):
@@ -209,13 +223,20 @@ def setting(record, label):
     for entry in record["results"]["settings"]:
         if entry["label"] == label:
             return entry
-    raise KeyError(f"no setting {label!r} in sweep {record['name']!r}; it has {[e['label'] for e in record['results']['settings']]}")
+    raise KeyError(
+        f"no setting {label!r} in sweep {record['name']!r}; it has {[e['label'] for e in record['results']['settings']]}"
+    )
 
 
 def _paired_verdict(entry, base, layer=0):
     """`claims.compare`'s verdict on dead % of hidden `layer`, over the seeds where neither run diverged."""
-    pairs = [(a, b) for a, b, da, db in zip(entry["dead_percent"][layer], base["dead_percent"][layer], entry["diverged"], base["diverged"])
-             if not (da or db)]
+    pairs = [
+        (a, b)
+        for a, b, da, db in zip(
+            entry["dead_percent"][layer], base["dead_percent"][layer], entry["diverged"], base["diverged"]
+        )
+        if not (da or db)
+    ]
     return compare([a for a, _ in pairs], [b for _, b in pairs]).verdict if len(pairs) > 1 else "diverged"
 
 
@@ -239,14 +260,22 @@ def sweep_table(record, labels=None, baseline="baseline", title=None):
         finished = [not d for d in entry["diverged"]]  # a diverged run's units mean nothing: left out of the means
         for i, dead in enumerate(entry["dead_percent"]):
             row[f"dead % hidden {i + 1}"] = _mean_text((v for v, keep in zip(dead, finished) if keep), empty="diverged")
-        row["test accuracy %"] = _mean_text((v for v, keep in zip(entry["accuracy_percent"], finished) if keep), empty="diverged")
+        row["test accuracy %"] = _mean_text(
+            (v for v, keep in zip(entry["accuracy_percent"], finished) if keep), empty="diverged"
+        )
         steps = [v for v, keep in zip(entry["steps_to_target"], finished) if keep]
         reached = sum(s is not None for s in steps)
-        row["steps to target"] = _mean_text(steps) + ("" if reached == len(steps) else f" ({reached}/{len(steps)} seeds)")
+        row["steps to target"] = _mean_text(steps) + (
+            "" if reached == len(steps) else f" ({reached}/{len(steps)} seeds)"
+        )
         if any("clipped_percent" in e for e in entries):
             row["% of steps clipped"] = _mean_text(entry["clipped_percent"]) if "clipped_percent" in entry else "—"
         row["hidden 1 vs baseline"] = "—" if entry is base else _paired_verdict(entry, base)
-        row["seeds"] = len(entry["seeds"]) if not any(entry["diverged"]) else f"{len(entry['seeds'])} ({sum(entry['diverged'])} diverged)"
+        row["seeds"] = (
+            len(entry["seeds"])
+            if not any(entry["diverged"])
+            else f"{len(entry['seeds'])} ({sum(entry['diverged'])} diverged)"
+        )
         rows.append(row)
     return Table(rows, title=title or record["description"].split("\n")[0])
 
@@ -266,9 +295,17 @@ def plot_sweep_record(record, value_key, xlabel, baseline="baseline", axes=None,
     x = [e[value_key] for e in swept]
     for i in range(len(base["dead_percent"])):
         dead = torch.tensor([e["dead_percent"][i] for e in swept], dtype=torch.float64)
-        ax_dead.errorbar(x, dead.mean(dim=1), yerr=dead.std(dim=1), marker="o", capsize=3, color=f"C{i}", label=f"hidden {i + 1}")
+        ax_dead.errorbar(
+            x, dead.mean(dim=1), yerr=dead.std(dim=1), marker="o", capsize=3, color=f"C{i}", label=f"hidden {i + 1}"
+        )
         if base_apart:
-            ax_dead.axhline(statistics.fmean(base["dead_percent"][i]), color=f"C{i}", ls="--", lw=1, label=f"hidden {i + 1}, {baseline}")
+            ax_dead.axhline(
+                statistics.fmean(base["dead_percent"][i]),
+                color=f"C{i}",
+                ls="--",
+                lw=1,
+                label=f"hidden {i + 1}, {baseline}",
+            )
     ax_dead.set_ylabel("dead units on the training set (%)")
     ax_dead.set_ylim(-3, 103)
     means, spreads, xs = [], [], []
@@ -347,7 +384,9 @@ def show_design(experiment, datasets, already_run=None):
     to its settings; a design that is not answered yet, or malformed, is reported, not raised.
     Returns {"control": runs, "treatment": runs}, or None when there was nothing to run."""
     if experiment is None:
-        print("EXPERIMENT is None: answer the exercise above, then run this cell again to see what your design measures.")
+        print(
+            "EXPERIMENT is None: answer the exercise above, then run this cell again to see what your design measures."
+        )
         return None
     try:
         arms = {which: design_arm(experiment[which]) for which in ("control", "treatment")}
@@ -355,10 +394,14 @@ def show_design(experiment, datasets, already_run=None):
             raise ValueError(f"inputs must be one of {sorted(datasets)}")
         runs = {which: run_arm(arm, datasets, already_run) for which, arm in arms.items()}
     except (KeyError, TypeError, ValueError, AttributeError) as problem:
-        print(f"your design could not be run ({type(problem).__name__}: {problem}); its public check says what form it needs.")
+        print(
+            f"your design could not be run ({type(problem).__name__}: {problem}); its public check says what form it needs."
+        )
         return None
     for which, arm in arms.items():
         dead = dead_percent(runs[which], 0)
-        print(f"your {which:9s} ({arm_text(arm)}): first layer {statistics.fmean(dead):.1f} % dead "
-              f"(mean of {len(dead)} seeds; per seed {', '.join(f'{d:.0f}' for d in dead)})")
+        print(
+            f"your {which:9s} ({arm_text(arm)}): first layer {statistics.fmean(dead):.1f} % dead "
+            f"(mean of {len(dead)} seeds; per seed {', '.join(f'{d:.0f}' for d in dead)})"
+        )
     return runs

@@ -33,9 +33,29 @@ from .tables import Table
 
 #: Activation modules watched by default (every elementwise activation in torch.nn).
 ACTIVATION_MODULES = (
-    nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU,
-    nn.SiLU, nn.Mish, nn.Softplus, nn.Hardswish, nn.Hardsigmoid, nn.Hardtanh, nn.Sigmoid,
-    nn.Tanh, nn.Softsign, nn.Threshold, nn.LogSigmoid, nn.Tanhshrink, nn.Softshrink, nn.Hardshrink,
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.RReLU,
+    nn.ELU,
+    nn.SELU,
+    nn.CELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Mish,
+    nn.Softplus,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.Hardtanh,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.Softsign,
+    nn.Threshold,
+    nn.LogSigmoid,
+    nn.Tanhshrink,
+    nn.Softshrink,
+    nn.Hardshrink,
 )
 #: Activations that output exactly 0 for every negative input: "never > 0" means no gradient.
 ZERO_FOR_NEGATIVE_INPUTS = (nn.ReLU, nn.ReLU6)
@@ -313,7 +333,9 @@ class DeadUnitMonitor:
                 f"(or unit_dim={{{name!r}: axis}})."
             )
         if not -output.dim() <= dim < output.dim():
-            raise ValueError(f"unit_dim {dim} is out of range for layer {name!r} with output shape {tuple(output.shape)}")
+            raise ValueError(
+                f"unit_dim {dim} is out of range for layer {name!r} with output shape {tuple(output.shape)}"
+            )
         return dim % output.dim()
 
     def _make_hook(self, name):
@@ -393,9 +415,17 @@ class DeadUnitMonitor:
                 criterion, dead = "τ-dormant (signed activation)", dormant
             layers.append(
                 LayerStats(
-                    name=self.layer_name(name, call), activation=type(module).__name__, units=firing_rate.numel(),
-                    dead=dead, dormant=dormant, firing_rate=firing_rate, dormant_score=scores, mean_abs=mean_abs,
-                    observations=acc.observations, dead_criterion=criterion, tau=self.tau,
+                    name=self.layer_name(name, call),
+                    activation=type(module).__name__,
+                    units=firing_rate.numel(),
+                    dead=dead,
+                    dormant=dormant,
+                    firing_rate=firing_rate,
+                    dormant_score=scores,
+                    mean_abs=mean_abs,
+                    observations=acc.observations,
+                    dead_criterion=criterion,
+                    tau=self.tau,
                     histogram=None if acc.histogram is None else acc.histogram.cpu(),
                 )
             )

@@ -12,7 +12,6 @@ import time
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from torch import nn
@@ -103,7 +102,9 @@ def _as_reports(source, data, tau):
         return dict(source)
     if isinstance(source, nn.Module):
         if data is None:
-            raise ValueError("give the data to measure on: monitor_dashboard(model, X) or monitor_dashboard(model, {'name': X, ...})")
+            raise ValueError(
+                "give the data to measure on: monitor_dashboard(model, X) or monitor_dashboard(model, {'name': X, ...})"
+            )
         datasets = data if isinstance(data, dict) else {"data": data}
         return {label: scan(source, X, tau=tau) for label, X in datasets.items()}
     raise TypeError(
@@ -135,22 +136,39 @@ class MonitorDashboard(widgets.VBox):
         self.source = widgets.Dropdown(options=list(self.reports), description="measured on")
         self.source.layout.display = None if len(self.reports) > 1 else "none"
         self.layer = widgets.Dropdown(options=[(self._labels[n], n) for n in names], value=layer, description="layer")
-        self.tau = widgets.FloatSlider(value=check_tau(tau), min=0.0, max=1.0, step=0.005, readout_format=".3f", description="τ", continuous_update=True)
+        self.tau = widgets.FloatSlider(
+            value=check_tau(tau),
+            min=0.0,
+            max=1.0,
+            step=0.005,
+            readout_format=".3f",
+            description="τ",
+            continuous_update=True,
+        )
         self.sort = widgets.Checkbox(value=True, description="sort units by score", indent=False)
         self.summary = widgets.HTML()
         self.image = widgets.Image(format="png")
         self.last_update_ms = float("nan")
-        self._key = " ".join(
-            f"<span style='color:{COLORS[state]}'>&#9632;</span> {text}"
-            for state, text in (("dead", "dead (never &gt; 0; crosses at 0)"), ("dormant", "τ-dormant, not dead"), ("active", "active"))
-        ) + " &nbsp;- - - τ"
+        self._key = (
+            " ".join(
+                f"<span style='color:{COLORS[state]}'>&#9632;</span> {text}"
+                for state, text in (
+                    ("dead", "dead (never &gt; 0; crosses at 0)"),
+                    ("dormant", "τ-dormant, not dead"),
+                    ("active", "active"),
+                )
+            )
+            + " &nbsp;- - - τ"
+        )
         # A fixed layout: a constrained layout would draw the figure twice per update.
         self._figure = Figure(figsize=(8, 3.4))
         self._ax = self._figure.subplots()
         self._figure.subplots_adjust(left=0.08, right=0.99, bottom=0.14, top=0.9)
         for control in (self.source, self.layer, self.tau, self.sort):
             control.observe(self._on_change, names="value")
-        super().__init__([widgets.HBox([self.source, self.layer]), widgets.HBox([self.tau, self.sort]), self.summary, self.image])
+        super().__init__(
+            [widgets.HBox([self.source, self.layer]), widgets.HBox([self.tau, self.sort]), self.summary, self.image]
+        )
         self.redraw()
 
     def _on_change(self, change):
@@ -165,7 +183,9 @@ class MonitorDashboard(widgets.VBox):
         start = time.perf_counter()
         layer, tau = self.current_layer, self.tau.value
         self._ax.clear()
-        plot_dormant_scores(layer, tau=tau, sort=self.sort.value, ax=self._ax, label=self._labels[layer.name].capitalize(), legend=False)
+        plot_dormant_scores(
+            layer, tau=tau, sort=self.sort.value, ax=self._ax, label=self._labels[layer.name].capitalize(), legend=False
+        )
         self.image.value = figure_to_png(self._figure)
         states = unit_states(layer, tau)
         dead = [i for i, s in enumerate(states) if s == "dead"]

@@ -143,9 +143,23 @@ def plot_sweep(values, results, xlabel="learning rate", ax=None, log_x=True, net
         widths = [int(n) for n in network_widths]
         if len(widths) != len(results[0][0].layers):
             raise ValueError(f"network_widths gives {len(widths)} widths for {len(results[0][0].layers)} hidden layers")
-        dead = torch.tensor([[100 * sum(f * n for f, n in zip(r.dead_fraction, widths)) / sum(widths) for r in runs] for runs in results])
+        dead = torch.tensor(
+            [
+                [100 * sum(f * n for f, n in zip(r.dead_fraction, widths)) / sum(widths) for r in runs]
+                for runs in results
+            ]
+        )
         spread = dead.std(dim=1) if dead.shape[1] > 1 else torch.zeros(len(values))
-        ax.errorbar(values, dead.mean(dim=1), yerr=spread, marker="D", ls=":", color="0.3", capsize=3, label="dead %, all hidden units")
+        ax.errorbar(
+            values,
+            dead.mean(dim=1),
+            yerr=spread,
+            marker="D",
+            ls=":",
+            color="0.3",
+            capsize=3,
+            label="dead %, all hidden units",
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("dead units on the training set (%)")
     ax.set_ylim(-3, 103)
@@ -153,7 +167,16 @@ def plot_sweep(values, results, xlabel="learning rate", ax=None, log_x=True, net
     accuracy_ax = ax.twinx()
     accuracy = torch.tensor([[100 * r.test_accuracy for r in runs] for runs in results])
     spread = accuracy.std(dim=1) if accuracy.shape[1] > 1 else torch.zeros(len(values))
-    accuracy_ax.errorbar(values, accuracy.mean(dim=1), yerr=spread, color="black", ls="--", marker="s", capsize=3, label="test accuracy %")
+    accuracy_ax.errorbar(
+        values,
+        accuracy.mean(dim=1),
+        yerr=spread,
+        color="black",
+        ls="--",
+        marker="s",
+        capsize=3,
+        label="test accuracy %",
+    )
     accuracy_ax.set_ylabel("test accuracy (%)")
     accuracy_ax.set_ylim(-3, 103)
     if log_x:

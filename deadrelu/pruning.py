@@ -49,7 +49,9 @@ def _sliced_linear(linear, rows=None, cols=None):
         weight = weight[rows]
     if cols is not None:
         weight = weight[:, cols]
-    new = nn.Linear(weight.shape[1], weight.shape[0], bias=linear.bias is not None, device=weight.device, dtype=weight.dtype)
+    new = nn.Linear(
+        weight.shape[1], weight.shape[0], bias=linear.bias is not None, device=weight.device, dtype=weight.dtype
+    )
     with torch.no_grad():
         new.weight.copy_(weight)
         if linear.bias is not None:
@@ -67,7 +69,9 @@ def prune_dead(model, X):
     layers = hidden_layers(model)
     for layer in layers:
         if layer.norm is not None:
-            raise ValueError(f"layer {layer.name} has a {type(layer.norm).__name__}; prune_dead handles Linear -> ReLU stacks only")
+            raise ValueError(
+                f"layer {layer.name} has a {type(layer.norm).__name__}; prune_dead handles Linear -> ReLU stacks only"
+            )
         if not isinstance(layer.activation, ZERO_FOR_NEGATIVE_INPUTS):
             raise ValueError(
                 f"layer {layer.name} uses {type(layer.activation).__name__}, which is not exactly 0 when 'dead'; "
@@ -95,4 +99,6 @@ def prune_dead(model, X):
             module = copy.deepcopy(module)
         pruned.add_module(name, module)
     pruned.train(model.training)
-    return PruneResult(pruned, removed, count_parameters(model), count_parameters(pruned), linear_flops(model), linear_flops(pruned))
+    return PruneResult(
+        pruned, removed, count_parameters(model), count_parameters(pruned), linear_flops(model), linear_flops(pruned)
+    )

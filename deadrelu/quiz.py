@@ -44,7 +44,9 @@ class Quiz(widgets.VBox):
         self.choices, self.buttons, self.feedback = [], [], []
         blocks = []
         for i, question in enumerate(self.questions):
-            choice = widgets.RadioButtons(options=list(question.options), value=None, layout=widgets.Layout(width="auto"))
+            choice = widgets.RadioButtons(
+                options=list(question.options), value=None, layout=widgets.Layout(width="auto")
+            )
             button = widgets.Button(description="Check", layout=widgets.Layout(width="90px"))
             feedback = widgets.HTML("")
             button.on_click(lambda _button, i=i: self.check(i))
@@ -66,9 +68,12 @@ class Quiz(widgets.VBox):
             self.feedback[i].value = "<i>Pick an answer first.</i>"
         else:
             self.results[i] = question.options.index(choice) == question.answer
-            verdict = ("<span style='color:#1a7f37'>✔ Correct.</span>" if self.results[i]
-                       else f"<span style='color:#cf222e'>✘ Not quite</span> — the answer is "
-                            f"<i>{html.escape(question.options[question.answer])}</i>.")
+            verdict = (
+                "<span style='color:#1a7f37'>✔ Correct.</span>"
+                if self.results[i]
+                else f"<span style='color:#cf222e'>✘ Not quite</span> — the answer is "
+                f"<i>{html.escape(question.options[question.answer])}</i>."
+            )
             self.feedback[i].value = f"{verdict} {html.escape(question.explanation)}"
         self._update_score()
         return self.results[i]

@@ -69,7 +69,11 @@ def recycle_dormant(model, X, optimizer=None, tau=0.1, generator=None, reset_opt
         for layer in layers:
             units = recycled[layer.name]
             edited = [(layer.incoming.weight, 0), (layer.outgoing.weight, 1)]
-            edited += [(p, 0) for p in (layer.incoming.bias, getattr(layer.norm, "weight", None), getattr(layer.norm, "bias", None)) if p is not None]
+            edited += [
+                (p, 0)
+                for p in (layer.incoming.bias, getattr(layer.norm, "weight", None), getattr(layer.norm, "bias", None))
+                if p is not None
+            ]
             for parameter, dim in edited:
                 reset_optimizer_state(optimizer, parameter, units, dim)
     return recycled
@@ -132,8 +136,15 @@ class ReDo:
         if step % self.period:
             return
         dead = {layer.name: len(layer.dead_units) for layer in scan(model, self.X).layers}
-        recycled = recycle_dormant(model, self.X, optimizer, tau=self.tau, generator=self.generator,
-                                   reset_optimizer=self.reset_optimizer, max_draws=self.max_draws)
+        recycled = recycle_dormant(
+            model,
+            self.X,
+            optimizer,
+            tau=self.tau,
+            generator=self.generator,
+            reset_optimizer=self.reset_optimizer,
+            max_draws=self.max_draws,
+        )
         self.rounds.append(RecyclingRound(step, dead, {name: len(units) for name, units in recycled.items()}))
 
     @property

@@ -55,16 +55,37 @@ class RecyclingExplorer(widgets.VBox):
     the test accuracy. `reset_optimizer` is offered too, since notebook 07 measures it.
     """
 
-    def __init__(self, data, build_model=None, lr=0.01, seed=0, epochs=4, batch_size=32, every=10,
-                 recycle=True, tau=0.1, period=50, reset_optimizer=False):
+    def __init__(
+        self,
+        data,
+        build_model=None,
+        lr=0.01,
+        seed=0,
+        epochs=4,
+        batch_size=32,
+        every=10,
+        recycle=True,
+        tau=0.1,
+        period=50,
+        reset_optimizer=False,
+    ):
         from .models import make_mlp
         from .training import train
 
-        self._train, self.data, self.epochs, self.batch_size, self.every, self.lr = train, data, epochs, batch_size, every, lr
+        self._train, self.data, self.epochs, self.batch_size, self.every, self.lr = (
+            train,
+            data,
+            epochs,
+            batch_size,
+            every,
+            lr,
+        )
         self.build_model = build_model or (lambda s: make_mlp((data.n_features, 128, 128, data.n_classes), seed=s))
         self.recycle = widgets.ToggleButtons(options=[("recycling on", True), ("off", False)], value=recycle)
         self.tau = widgets.Dropdown(options=[0.0, 0.025, 0.1, 0.3], value=tau, description="τ")
-        self.period = widgets.IntSlider(value=period, min=10, max=200, step=10, description="period", continuous_update=False)
+        self.period = widgets.IntSlider(
+            value=period, min=10, max=200, step=10, description="period", continuous_update=False
+        )
         self.reset = widgets.Checkbox(value=reset_optimizer, description="reset optimizer state")
         self.seed = widgets.IntSlider(value=seed, min=0, max=9, description="seed", continuous_update=False)
         controls = [self.recycle, self.tau, self.period, self.reset, self.seed]
@@ -92,15 +113,31 @@ class RecyclingExplorer(widgets.VBox):
         callbacks = [self._show_progress]
         redo = None
         if self.recycle.value:
-            redo = ReDo(self.data.X_train, period=self.period.value, tau=self.tau.value, reset_optimizer=self.reset.value, seed=seed)
+            redo = ReDo(
+                self.data.X_train,
+                period=self.period.value,
+                tau=self.tau.value,
+                reset_optimizer=self.reset.value,
+                seed=seed,
+            )
             callbacks.insert(0, redo)
         tracker = DeadUnitTracker(model, every=self.every, probe=self.data.X_train)
         from .training import steps_per_epoch
 
         steps = self.epochs * steps_per_epoch(len(self.data.y_train), self.batch_size)
         self.progress.max, self.progress.value = steps, 0
-        self.history = self._train(model, self.data, optimizer=optimizer, epochs=self.epochs, batch_size=self.batch_size,
-                                   tracker=tracker, eval_every=self.every, seed=seed, progress=False, callbacks=callbacks)
+        self.history = self._train(
+            model,
+            self.data,
+            optimizer=optimizer,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            tracker=tracker,
+            eval_every=self.every,
+            seed=seed,
+            progress=False,
+            callbacks=callbacks,
+        )
         self.recycle_steps = redo.steps if redo is not None else []
         self.progress.value = steps
         for ax in self._axes:
@@ -109,7 +146,9 @@ class RecyclingExplorer(widgets.VBox):
             what = f"ReDo every {self.period.value} steps, τ = {self.tau.value:g}, optimizer state {'reset' if self.reset.value else 'kept'}"
         else:
             what = "no recycling"
-        plot_recycling_run(self.history, self.recycle_steps, axes=self._axes, title=f"Adam lr {self.lr:g}, seed {seed}: {what}")
+        plot_recycling_run(
+            self.history, self.recycle_steps, axes=self._axes, title=f"Adam lr {self.lr:g}, seed {seed}: {what}"
+        )
         self.image.value = figure_to_png(self._figure)
         self.last_update_ms = (time.perf_counter() - start) * 1000
 
@@ -147,7 +186,9 @@ def plot_accuracy_against_dead(runs, pairs=(), ax=None):
         ax.scatter([x for x, _ in kept], [y for _, y in kept], label=label, alpha=0.85, zorder=2)
     ax.set_xlabel("dead units, mean over hidden layers (%)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Accuracy against dead units, one point per run" + (" (lines: same seed)" if pairs else ""), fontsize=10)
+    ax.set_title(
+        "Accuracy against dead units, one point per run" + (" (lines: same seed)" if pairs else ""), fontsize=10
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax.figure

@@ -28,14 +28,18 @@ def hidden_layers(model):
     Raises a ValueError that says what it found when the model is not such a stack.
     """
     if not isinstance(model, nn.Sequential):
-        raise ValueError(f"expected a flat nn.Sequential of Linear, [norm,] activation, ..., Linear; got {type(model).__name__}")
+        raise ValueError(
+            f"expected a flat nn.Sequential of Linear, [norm,] activation, ..., Linear; got {type(model).__name__}"
+        )
     children = list(model.named_children())
     kinds = [type(m).__name__ for _, m in children]
     layers, i = [], 0
     while i < len(children):
         name, module = children[i]
         if not isinstance(module, nn.Linear):
-            raise ValueError(f"expected nn.Linear at position {i} of the stack, found {type(module).__name__} (stack: {kinds})")
+            raise ValueError(
+                f"expected nn.Linear at position {i} of the stack, found {type(module).__name__} (stack: {kinds})"
+            )
         if i == len(children) - 1:
             break  # the output layer
         norm = None

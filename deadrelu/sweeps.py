@@ -38,6 +38,8 @@ def load_sweep(name):
     path = RESULTS / f"{name}.json"
     if not path.exists():
         available = sorted(p.stem for p in RESULTS.glob("*.json"))
-        raise FileNotFoundError(f"no stored sweep {name!r} in {RESULTS}; stored sweeps: {available}. "
-                                f"Run `python scripts/sweeps/{name}.py` from the repository root to make it.")
+        raise FileNotFoundError(
+            f"no stored sweep {name!r} in {RESULTS}; stored sweeps: {available}. "
+            f"Run `python scripts/sweeps/{name}.py` from the repository root to make it."
+        )
     return json.loads(path.read_text())

@@ -65,7 +65,17 @@ class DeadUnitTracker:
     >>> history = tracker.history
     """
 
-    def __init__(self, model, tau=0.1, every=10, probe=None, modules=None, unit_dim=None, histogram_bins=40, histogram_range=(-1.0, 6.0)):
+    def __init__(
+        self,
+        model,
+        tau=0.1,
+        every=10,
+        probe=None,
+        modules=None,
+        unit_dim=None,
+        histogram_bins=40,
+        histogram_range=(-1.0, 6.0),
+    ):
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive int (steps between snapshots), got {every!r}")
         self.model, self.tau, self.every, self.probe = model, check_tau(tau), every, probe
@@ -73,7 +83,10 @@ class DeadUnitTracker:
         self.histogram = (int(histogram_bins), float(histogram_range[0]), float(histogram_range[1]))
         self.steps_done = 0
         self.history = TrackingHistory(
-            steps=[], layers={}, tau=self.tau, histogram_range=tuple(histogram_range),
+            steps=[],
+            layers={},
+            tau=self.tau,
+            histogram_range=tuple(histogram_range),
             source="training batches" if probe is None else f"probe of {len(probe)} examples",
         )
         self.monitor = None

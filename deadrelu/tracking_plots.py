@@ -57,7 +57,9 @@ def mark_epochs(ax, epoch_steps, last_step, label="end of an epoch"):
     return ends
 
 
-def plot_dead_over_steps(history, kind="dead", ax=None, label_prefix="", epoch_steps=None, epoch_label="end of an epoch"):
+def plot_dead_over_steps(
+    history, kind="dead", ax=None, label_prefix="", epoch_steps=None, epoch_label="end of an epoch"
+):
     """Share of dead (or τ-dormant) units per layer against training step.
 
     `epoch_steps` (optional, steps per epoch): mark the last step of every epoch with a
@@ -71,7 +73,12 @@ def plot_dead_over_steps(history, kind="dead", ax=None, label_prefix="", epoch_s
         mark_epochs(ax, epoch_steps, getattr(history, "steps", tracking.steps)[-1], epoch_label)
     for name, track in tracking.layers.items():
         values = track.dead_fraction if kind == "dead" else track.dormant_fraction
-        ax.plot(tracking.steps, [100 * v for v in values], marker=".", label=f"{label_prefix}{_label(list(tracking.layers), name)}")
+        ax.plot(
+            tracking.steps,
+            [100 * v for v in values],
+            marker=".",
+            label=f"{label_prefix}{_label(list(tracking.layers), name)}",
+        )
     what = "dead" if kind == "dead" else f"τ-dormant (τ={tracking.tau:g})"
     ax.set_xlabel("training step")
     ax.set_ylabel(f"{what} units (%)")
@@ -114,7 +121,12 @@ def plot_firing_heatmap(history, layer=None, ax=None):
     fig, ax = _axes(ax, (6.5, 3.6))
     steps = tracking.steps
     image = ax.imshow(
-        matrix[order].numpy(), aspect="auto", interpolation="nearest", cmap="magma", vmin=0, vmax=1,
+        matrix[order].numpy(),
+        aspect="auto",
+        interpolation="nearest",
+        cmap="magma",
+        vmin=0,
+        vmax=1,
         extent=(steps[0] - 0.5, steps[-1] + 0.5, matrix.shape[0] - 0.5, -0.5),
     )
     fig.colorbar(image, ax=ax, label="firing rate")
@@ -141,13 +153,19 @@ def plot_colorful_dimension(history, layer=None, ax=None):
     steps = tracking.steps
     fig, ax = _axes(ax, (6.5, 3.6))
     ax.imshow(
-        torch.log1p(counts).numpy(), aspect="auto", origin="lower", interpolation="nearest", cmap="viridis",
+        torch.log1p(counts).numpy(),
+        aspect="auto",
+        origin="lower",
+        interpolation="nearest",
+        cmap="viridis",
         extent=(steps[0] - 0.5, steps[-1] + 0.5, lo, hi),
     )
     ax.axhline(0, color="white", lw=0.6, ls=":")
     zero_bin = int((0 - lo) / (hi - lo) * counts.shape[0])
     share_at_zero = (counts[zero_bin] / counts.sum(dim=0).clamp(min=1)).tolist()
-    ax.set_title(f"{label.capitalize()}: activations over training (share at 0: {100 * share_at_zero[0]:.0f}% → {100 * share_at_zero[-1]:.0f}%)")
+    ax.set_title(
+        f"{label.capitalize()}: activations over training (share at 0: {100 * share_at_zero[0]:.0f}% → {100 * share_at_zero[-1]:.0f}%)"
+    )
     ax.set_xlabel("training step")
     ax.set_ylabel("activation value")
     return fig

@@ -48,7 +48,9 @@ def evaluate_accuracy(model, X, y, batch_size=2048):
     model.eval()
     try:
         with torch.no_grad():
-            correct = sum((model(xb).argmax(dim=1) == yb).sum().item() for xb, yb in zip(X.split(batch_size), y.split(batch_size)))
+            correct = sum(
+                (model(xb).argmax(dim=1) == yb).sum().item() for xb, yb in zip(X.split(batch_size), y.split(batch_size))
+            )
         return correct / len(y)
     finally:
         model.train(was_training)
@@ -90,7 +92,9 @@ def layer_parameter_groups(model, lr, lr_scale):
     modules = dict(model.named_modules())
     unknown = sorted(set(lr_scale) - set(modules))
     if unknown:
-        raise ValueError(f"lr_scale names {unknown}, which are not modules of the model; its modules are {sorted(m for m in modules if m)}")
+        raise ValueError(
+            f"lr_scale names {unknown}, which are not modules of the model; its modules are {sorted(m for m in modules if m)}"
+        )
     groups, taken = [], set()
     for name, factor in lr_scale.items():
         params = [p for p in modules[name].parameters() if id(p) not in taken]
@@ -163,7 +167,9 @@ def train(
     total_steps = steps if steps is not None else epochs * epoch_steps
     if isinstance(optimizer, torch.optim.Optimizer):
         if lr_scale:
-            raise ValueError("lr_scale builds the optimizer's param groups; with a ready optimizer, give it the groups yourself")
+            raise ValueError(
+                "lr_scale builds the optimizer's param groups; with a ready optimizer, give it the groups yourself"
+            )
         opt = optimizer
     else:
         parameters = layer_parameter_groups(model, lr, lr_scale) if lr_scale else model.parameters()
@@ -202,7 +208,9 @@ def train(
                 opt.step()
                 if before is not None:
                     for n, p in weights:
-                        history.update_ratio.setdefault(n, []).append(((p.detach() - before[n]).norm() / before[n].norm()).item())
+                        history.update_ratio.setdefault(n, []).append(
+                            ((p.detach() - before[n]).norm() / before[n].norm()).item()
+                        )
                 if scheduler is not None:
                     scheduler.step()
                 step += 1

@@ -70,7 +70,9 @@ class TriageRun:
     dormant: list = field(repr=False, default=None)  # per hidden layer: τ-dormant share at each snapshot step
     train_loss: list = field(repr=False, default=None)  # per step
     grad_norm: list = field(repr=False, default=None)  # per step: global gradient norm
-    update_ratios: list = field(repr=False, default=None)  # per hidden layer, per step: ||ΔW|| / ||W|| of the weights feeding it
+    update_ratios: list = field(
+        repr=False, default=None
+    )  # per hidden layer, per step: ||ΔW|| / ||W|| of the weights feeding it
     test_accuracy: float = float("nan")
     diverged: bool = False
 
@@ -128,8 +130,17 @@ def measure(data, model_args, lr, seed):
     biases = [module.bias.mean().item() for _, module in linears]
     grad_norms = _gradient_norms(model, data, linears)
     tracker = DeadUnitTracker(model, every=EVERY, probe=data.X_train)
-    history = train(model, data, lr=lr, steps=STEPS, batch_size=BATCH_SIZE, tracker=tracker,
-                    record_update_ratio=True, seed=seed, progress=False)
+    history = train(
+        model,
+        data,
+        lr=lr,
+        steps=STEPS,
+        batch_size=BATCH_SIZE,
+        tracker=tracker,
+        record_update_ratio=True,
+        seed=seed,
+        progress=False,
+    )
     tracks = list(history.tracking.layers.values())
     return TriageRun(
         units=[layer.units for layer in at_init.layers],
@@ -200,25 +211,32 @@ def overview_row(letter, runs):
 
 
 def overview_table(runs):
-    return Table([overview_row(letter, seeds) for letter, seeds in runs.items()],
-                 title=f"{len(runs)} training runs (mean ± std over {len(next(iter(runs.values())))} seeds)")
+    return Table(
+        [overview_row(letter, seeds) for letter, seeds in runs.items()],
+        title=f"{len(runs)} training runs (mean ± std over {len(next(iter(runs.values())))} seeds)",
+    )
 
 
 def layer_table(letter, runs):
     kept = finished(runs[letter])
     rows = []
     for i in range(kept[0].layers):
-        rows.append({
-            "hidden layer": i + 1,
-            "units": kept[0].units[i],
-            "mean bias at init": spread(run.mean_bias_at_init[i] for run in kept),
-            "grad norm at init": f"{statistics.median(run.grad_norm_at_init[i] for run in kept):.1e}",
-            "dead % at step 0": spread((run.dead_percent_at_step_0(i) for run in kept), 0),
-            f"dead % at step {STEPS}": spread((run.dead_percent_at_end(i) for run in kept), 0),
-            f"τ-dormant % at step {STEPS}": spread((run.dormant_percent_at_end(i) for run in kept), 0),
-            "update ratio": f"{statistics.median(run.update_ratio(i) for run in kept):.1e}",
-        })
-    return Table(rows, title=f"Scenario {letter}: per hidden layer (mean ± std over {len(kept)} seeds; grad norm and update ratio: median)")
+        rows.append(
+            {
+                "hidden layer": i + 1,
+                "units": kept[0].units[i],
+                "mean bias at init": spread(run.mean_bias_at_init[i] for run in kept),
+                "grad norm at init": f"{statistics.median(run.grad_norm_at_init[i] for run in kept):.1e}",
+                "dead % at step 0": spread((run.dead_percent_at_step_0(i) for run in kept), 0),
+                f"dead % at step {STEPS}": spread((run.dead_percent_at_end(i) for run in kept), 0),
+                f"τ-dormant % at step {STEPS}": spread((run.dormant_percent_at_end(i) for run in kept), 0),
+                "update ratio": f"{statistics.median(run.update_ratio(i) for run in kept):.1e}",
+            }
+        )
+    return Table(
+        rows,
+        title=f"Scenario {letter}: per hidden layer (mean ± std over {len(kept)} seeds; grad norm and update ratio: median)",
+    )
 
 
 def plot_dashboard(runs, seed_index=0):
@@ -237,7 +255,9 @@ def plot_dashboard(runs, seed_index=0):
         axes[0, column].set_title(f"scenario {letter}")
         steps = [0] + run.snapshot_steps
         for i in range(run.layers):
-            axes[1, column].plot(steps, [100 * v for v in [run.dead_at_init[i]] + run.dead[i]], marker=".", lw=1, label=f"hidden {i + 1}")
+            axes[1, column].plot(
+                steps, [100 * v for v in [run.dead_at_init[i]] + run.dead[i]], marker=".", lw=1, label=f"hidden {i + 1}"
+            )
             ratios = torch.tensor(run.update_ratios[i]).clamp(min=1e-7)
             axes[2, column].plot(range(1, len(ratios) + 1), ratios, lw=0.8, label=f"into hidden {i + 1}")
         axes[1, column].set_ylim(-3, 103)

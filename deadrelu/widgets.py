@@ -51,9 +51,7 @@ class ActivationExplorer(widgets.VBox):
         self._configure_parameter(parameter)
         for control in (self.activation, self.parameter, self.extent):
             control.observe(self._on_change, names="value")
-        super().__init__(
-            [widgets.HBox([self.activation, self.parameter, self.extent]), self.summary, self.image]
-        )
+        super().__init__([widgets.HBox([self.activation, self.parameter, self.extent]), self.summary, self.image])
         self.redraw()
 
     def _configure_parameter(self, value=None):
@@ -126,19 +124,45 @@ class LearningRateExplorer(widgets.VBox):
     `lr_exponents` is the slider's range as powers of 10.
     """
 
-    def __init__(self, data, build_model=None, lr=0.1, seed=0, epochs=5, batch_size=32, every=10,
-                 optimizers=None, clip_values=None, lr_exponents=(-2, 0.5), short_batch=None):
+    def __init__(
+        self,
+        data,
+        build_model=None,
+        lr=0.1,
+        seed=0,
+        epochs=5,
+        batch_size=32,
+        every=10,
+        optimizers=None,
+        clip_values=None,
+        lr_exponents=(-2, 0.5),
+        short_batch=None,
+    ):
         from .models import make_mlp
         from .training import train
 
         self._train, self.data, self.epochs, self.batch_size, self.every = train, data, epochs, batch_size, every
         self.build_model = build_model or (lambda s: make_mlp((data.n_features, 128, 128, data.n_classes), seed=s))
-        self.lr = widgets.FloatLogSlider(value=lr, base=10, min=lr_exponents[0], max=lr_exponents[1], step=0.05, description="lr", continuous_update=False, readout_format=".3g")
+        self.lr = widgets.FloatLogSlider(
+            value=lr,
+            base=10,
+            min=lr_exponents[0],
+            max=lr_exponents[1],
+            step=0.05,
+            description="lr",
+            continuous_update=False,
+            readout_format=".3g",
+        )
         self.seed = widgets.IntSlider(value=seed, min=0, max=9, description="seed", continuous_update=False)
         self.optimizer = widgets.Dropdown(options=list(optimizers or ["sgd"]), description="optimizer")
-        self.clip = widgets.Dropdown(options=[("off", None)] + [(f"{c:g}", c) for c in (clip_values or []) if c is not None], description="clip norm")
+        self.clip = widgets.Dropdown(
+            options=[("off", None)] + [(f"{c:g}", c) for c in (clip_values or []) if c is not None],
+            description="clip norm",
+        )
         leftover = len(data.y_train) % batch_size
-        self.short_batch = widgets.Checkbox(value=bool(short_batch), description=f"keep the short last batch ({leftover} examples)", indent=False)
+        self.short_batch = widgets.Checkbox(
+            value=bool(short_batch), description=f"keep the short last batch ({leftover} examples)", indent=False
+        )
         controls = [self.lr, self.seed]
         if optimizers:
             controls.append(self.optimizer)
@@ -177,19 +201,35 @@ class LearningRateExplorer(widgets.VBox):
         steps = self.epochs * epoch_steps
         self.progress.max, self.progress.value = steps, 0
         self.history = self._train(
-            model, self.data, lr=self.lr.value, epochs=self.epochs, batch_size=self.batch_size, tracker=tracker,
-            seed=self.seed.value, progress=False, callbacks=[self._tick], optimizer=self.optimizer.value,
-            clip_grad_norm=self.clip.value, drop_last=self.drop_last,
+            model,
+            self.data,
+            lr=self.lr.value,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            tracker=tracker,
+            seed=self.seed.value,
+            progress=False,
+            callbacks=[self._tick],
+            optimizer=self.optimizer.value,
+            clip_grad_norm=self.clip.value,
+            drop_last=self.drop_last,
         )
         self.progress.value = steps
         self._ax.clear()
         leftover = len(self.data.y_train) % self.batch_size
-        epoch_label = f"end of an epoch (a {leftover}-example step)" if not self.drop_last and leftover else "end of an epoch"
+        epoch_label = (
+            f"end of an epoch (a {leftover}-example step)" if not self.drop_last and leftover else "end of an epoch"
+        )
         plot_dead_over_steps(self.history, ax=self._ax, epoch_steps=epoch_steps, epoch_label=epoch_label)
-        verdict = "diverged" if self.history.diverged else f"test accuracy {100 * self.history.final_test_accuracy:.1f}%"
+        verdict = (
+            "diverged" if self.history.diverged else f"test accuracy {100 * self.history.final_test_accuracy:.1f}%"
+        )
         clip = "" if self.clip.value is None else f", clip {self.clip.value:g}"
         batches = ", short batch kept" if not self.drop_last and leftover else ""
-        self._ax.set_title(f"{self.optimizer.value}, lr = {self.lr.value:.3g}{clip}{batches}, seed {self.seed.value}: {verdict}", fontsize=10)
+        self._ax.set_title(
+            f"{self.optimizer.value}, lr = {self.lr.value:.3g}{clip}{batches}, seed {self.seed.value}: {verdict}",
+            fontsize=10,
+        )
         self.image.value = figure_to_png(self._figure)
         self.last_update_ms = (time.perf_counter() - start) * 1000
 

@@ -42,8 +42,16 @@ KERNEL_NAME = "deadrelu"
 REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1"
 
 # Only what JupyterLab and nbgrader's Validate need; working folders of the grader stay out.
-GRADER_WORKING_FOLDERS = ("submitted", "autograded", "feedback", "source_with_tests", "exchange", "runs",
-                          "gradebook.db", "gradebook.db-journal")
+GRADER_WORKING_FOLDERS = (
+    "submitted",
+    "autograded",
+    "feedback",
+    "source_with_tests",
+    "exchange",
+    "runs",
+    "gradebook.db",
+    "gradebook.db-journal",
+)
 
 # JupyterLab settings for the scratch user: no news feed or update check (they would reach
 # out to the internet and pop up a notification over the notebook).
@@ -70,10 +78,14 @@ def browser_unavailable_reason():
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError as error:
-        return f"the Python package playwright is not installed ({error}); `make test` installs it from requirements.txt"
+        return (
+            f"the Python package playwright is not installed ({error}); `make test` installs it from requirements.txt"
+        )
     if chromium_executable() is None:
-        return ("no Chromium found (looked for $CHROMIUM, " + ", ".join(CHROMIUM_CANDIDATES) + "); "
-                "as root on Debian/Ubuntu: apt-get install chromium")
+        return (
+            "no Chromium found (looked for $CHROMIUM, " + ", ".join(CHROMIUM_CANDIDATES) + "); "
+            "as root on Debian/Ubuntu: apt-get install chromium"
+        )
     return None
 
 
@@ -101,7 +113,9 @@ def scratch_course(root):
     ignore = shutil.ignore_patterns(*IGNORED_NAMES)
     for folder in ("course", "solutions"):
         shutil.copytree(ROOT / folder, root / folder, ignore=ignore)
-    shutil.copytree(ROOT / "autograder", root / "autograder", ignore=shutil.ignore_patterns(*IGNORED_NAMES, *GRADER_WORKING_FOLDERS))
+    shutil.copytree(
+        ROOT / "autograder", root / "autograder", ignore=shutil.ignore_patterns(*IGNORED_NAMES, *GRADER_WORKING_FOLDERS)
+    )
     shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
     return root
 
@@ -133,8 +147,12 @@ class LabServer:
             "IPYTHONDIR": str(self.home / "ipython"),
         }
         command = [
-            str(BIN / "jupyter"), "lab", "--no-browser",
-            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+            str(BIN / "jupyter"),
+            "lab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.root}",
             f"--LabApp.user_settings_dir={settings}",
@@ -146,8 +164,9 @@ class LabServer:
             command.append("--allow-root")
         self._log = open(self.log_path, "wb")
         # nbgrader's Validate reads nbgrader_config.py from the server's working folder
-        self.process = subprocess.Popen(command, cwd=self.root, env=environment, stdout=self._log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            command, cwd=self.root, env=environment, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -167,7 +186,9 @@ class LabServer:
     def shut_down_kernels(self):
         """Shut down every kernel (between tests, so that no notebook's kernel competes with the next)."""
         for kernel in self.get("/api/kernels"):
-            request = urllib.request.Request(f"{self.base}/api/kernels/{kernel['id']}?token={self.token}", method="DELETE")
+            request = urllib.request.Request(
+                f"{self.base}/api/kernels/{kernel['id']}?token={self.token}", method="DELETE"
+            )
             try:
                 urllib.request.urlopen(request, timeout=30).close()
             except OSError:
@@ -301,26 +322,31 @@ class LabPage:
     def menu(self, menu, item):
         """Click `item` in the menu bar's `menu` (e.g. Run -> Run All Cells)."""
         self.page.locator(".lm-MenuBar-itemLabel", has_text=menu).first.click()
-        self.page.locator(".lm-Menu-content .lm-Menu-item:not(.lm-mod-hidden) .lm-Menu-itemLabel").get_by_text(item, exact=True).click()
+        self.page.locator(".lm-Menu-content .lm-Menu-item:not(.lm-mod-hidden) .lm-Menu-itemLabel").get_by_text(
+            item, exact=True
+        ).click()
 
     def run_all(self, timeout=180):
         """Run → Run All Cells, then wait until the run is over (all ran, or it stopped at an error)."""
         self.menu("Run", "Run All Cells")
-        self.page.wait_for_function("path => window.__course.runFinished(path)", arg=self.path,
-                                    timeout=timeout * 1000, polling=250)
+        self.page.wait_for_function(
+            "path => window.__course.runFinished(path)", arg=self.path, timeout=timeout * 1000, polling=250
+        )
         return self.cells()
 
     def cells(self):
         return self.page.evaluate("path => window.__course.cells(path)", self.path)
 
     def wait_kernel_idle(self, timeout=60):
-        self.page.wait_for_function("path => window.__course.kernelIdle(path)", arg=self.path,
-                                    timeout=timeout * 1000, polling=100)
+        self.page.wait_for_function(
+            "path => window.__course.kernelIdle(path)", arg=self.path, timeout=timeout * 1000, polling=100
+        )
 
     def wait_widgets_rendered(self, timeout=30):
         """Wait until no widget output still says 'Loading widget...'; return the widget errors shown."""
-        self.page.wait_for_function("path => window.__course.widgetProblems(path).loading.length === 0",
-                                    arg=self.path, timeout=timeout * 1000)
+        self.page.wait_for_function(
+            "path => window.__course.widgetProblems(path).loading.length === 0", arg=self.path, timeout=timeout * 1000
+        )
         return self.page.evaluate("path => window.__course.widgetProblems(path).errors", self.path)
 
     # -- what the page shows --
@@ -351,8 +377,12 @@ def wait_for_new_image(lab, image, before, what, timeout=60):
     Returns the new signature; fails with a clear message when the figure never changes.
     """
     try:
-        image.page.wait_for_function("([image, src]) => image.src && image.src !== src", arg=[image.element_handle(), before["src"]],
-                                     timeout=timeout * 1000, polling=100)
+        image.page.wait_for_function(
+            "([image, src]) => image.src && image.src !== src",
+            arg=[image.element_handle(), before["src"]],
+            timeout=timeout * 1000,
+            polling=100,
+        )
     except Exception as error:  # playwright's TimeoutError
         raise AssertionError(f"{what}: the figure did not change within {timeout} s") from error
     lab.wait_kernel_idle(timeout)
@@ -418,6 +448,7 @@ def full_page_screenshot(lab, name, max_height=16000):
     page.wait_for_function("([h]) => window.innerHeight === h", arg=[height])
     # Lumino lays the panels out again on the next animation frames
     outer.evaluate("o => o.scrollTo(0, 0)")
-    page.wait_for_function("([o, h]) => o.clientHeight >= Math.min(o.scrollHeight, h) - 2",
-                           arg=[outer.element_handle(), height - extra])
+    page.wait_for_function(
+        "([o, h]) => o.clientHeight >= Math.min(o.scrollHeight, h) - 2", arg=[outer.element_handle(), height - extra]
+    )
     return lab.screenshot(name)

@@ -76,7 +76,10 @@ class ScratchCourse:
             *extra,
         ]
         started = time.perf_counter()
-        environment = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}  # nbgrader runs `alembic`
+        environment = {
+            **os.environ,
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        }  # nbgrader runs `alembic`
         result = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=900)
         if result.returncode != 0:
             raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
@@ -117,7 +120,9 @@ class ScratchCourse:
         return (self.root / "autograder" / "feedback" / student / assignment / f"{assignment}.html").read_text()
 
     def autograded_notebook(self, student, assignment):
-        return nbformat.read(self.root / "autograder" / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
+        return nbformat.read(
+            self.root / "autograder" / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4
+        )
 
     def scores(self, student, assignment):
         """grade_id -> (score, max_score) for one student's notebook, from the gradebook."""
@@ -128,7 +133,10 @@ class ScratchCourse:
             # a hand-graded cell has no auto_score and no manual_score until someone grades it:
             # report None then (nbgrader's `score` would say 0)
             return {
-                grade.name: (grade.manual_score if grade.manual_score is not None else grade.auto_score, grade.max_score)
+                grade.name: (
+                    grade.manual_score if grade.manual_score is not None else grade.auto_score,
+                    grade.max_score,
+                )
                 for grade in notebook.grades
             }
 
@@ -161,7 +169,9 @@ def exercise_round_trip(assignment, correct_alternatives, wrong_answers, student
     def graded(released_course):
         student_version = released_course.root / "course" / assignment / f"{assignment}.ipynb"
         released_course.submit(good, assignment, with_answers(student_version, correct_alternatives))
-        released_course.submit(bad, assignment, with_answers(student_version, {k: v[0] for k, v in wrong_answers.items()}))
+        released_course.submit(
+            bad, assignment, with_answers(student_version, {k: v[0] for k, v in wrong_answers.items()})
+        )
         released_course.autograde(assignment)
         return released_course
 
@@ -288,6 +298,9 @@ def leaks(notebook_path, secrets):
     notebook = nbformat.read(notebook_path, as_version=4)
     text = "\n".join(cell.source for cell in notebook.cells)
     raw = Path(notebook_path).read_text()
-    found = sorted(line for line in secrets if line in text)
+    lines = {line.strip() for line in text.split("\n")}
+    # A short secret line counts when a whole line repeats it ("for _ in range(3)" is no leak
+    # inside "for _ in range(30)"); a long one also inside a longer line.
+    found = sorted(line for line in secrets if line in lines or (len(line) >= 30 and line in text))
     found += [f"marker {marker!r}" for marker in MARKERS if marker in raw]
     return found

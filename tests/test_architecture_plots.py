@@ -89,14 +89,25 @@ def test_never_positive_and_constant_units_on_hand_made_layers():
     relu = make_mlp((8, 6, 6, 3), bias_init=-0.5, seed=1)
     X = torch.rand(64, 8, generator=torch.Generator().manual_seed(0))
     assert never_positive_per_layer(relu, X) == pytest.approx(dead_per_layer(relu, X)), "for ReLU never > 0 is dead"
-    assert constant_per_layer(relu, X) == pytest.approx(dead_per_layer(relu, X)), "a ReLU unit is constant only when it is dead (here)"
+    assert constant_per_layer(relu, X) == pytest.approx(dead_per_layer(relu, X)), (
+        "a ReLU unit is constant only when it is dead (here)"
+    )
 
 
 def test_measure_runs_keeps_one_value_per_seed_and_blanks_diverged_runs():
     data = make_gaussian_blobs(n_samples=120, n_features=6, n_classes=3, seed=0)
     keep = KeepModels()
-    runs = run_seeds(lambda seed: make_mlp((6, 5, 5, 3), activation="PReLU", seed=seed), data, seeds=(0, 1), progress=False,
-                     callbacks=[keep], lr=0.1, steps=12, batch_size=16, eval_every=4)
+    runs = run_seeds(
+        lambda seed: make_mlp((6, 5, 5, 3), activation="PReLU", seed=seed),
+        data,
+        seeds=(0, 1),
+        progress=False,
+        callbacks=[keep],
+        lr=0.1,
+        steps=12,
+        batch_size=16,
+        eval_every=4,
+    )
     assert len(keep.models) == 2 and keep.models[0] is not keep.models[1], "one trained model per seed"
     measured = measure_runs(runs, keep.models, data.X_train)
     assert all(len(values) == 2 for values in measured.values())
@@ -105,8 +116,16 @@ def test_measure_runs_keeps_one_value_per_seed_and_blanks_diverged_runs():
     assert measured["accuracy"] == [100 * r.test_accuracy for r in runs] and measured["diverged"] == [False, False]
     assert all(len(s) == 2 and s != [0.25, 0.25] for s in measured["prelu_slopes"]), "the learned slopes, one per layer"
     keep = KeepModels()
-    blown = run_seeds(lambda seed: make_mlp((6, 5, 5, 3), seed=seed), data, seeds=(0,), progress=False, callbacks=[keep],
-                      lr=1e30, steps=12, batch_size=16)
+    blown = run_seeds(
+        lambda seed: make_mlp((6, 5, 5, 3), seed=seed),
+        data,
+        seeds=(0,),
+        progress=False,
+        callbacks=[keep],
+        lr=1e30,
+        steps=12,
+        batch_size=16,
+    )
     assert blown[0].diverged
     measured = measure_runs(blown, keep.models, data.X_train)
     assert measured["dead_1"] == [None] and measured["largest_weight"] == [None] and measured["prelu_slopes"] == [None]
@@ -145,6 +164,8 @@ def test_build_deep_mlp_learns_prelu_slopes_and_is_seeded():
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
     widths = [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, nn.Linear)]
     assert widths == [(8, 5), (5, 5), (5, 5), (5, 3)]
-    standard = build_deep_mlp(8, 3, depth=3, width=5, activation="ReLU", normalization=None, residual="standard", seed=4)
+    standard = build_deep_mlp(
+        8, 3, depth=3, width=5, activation="ReLU", normalization=None, residual="standard", seed=4
+    )
     widths = [(m.in_features, m.out_features) for m in standard.modules() if isinstance(m, nn.Linear)]
     assert widths == [(8, 5), (5, 5), (5, 5), (5, 5), (5, 5), (5, 3)], "a standard block has two Linear layers"

@@ -23,8 +23,18 @@ import nbformat
 import pytest
 
 from browser_tools import (
-    ARTIFACTS, LabPage, LabServer, browser_unavailable_reason, drag_slider, full_page_screenshot, image_signature,
-    launch_chromium, pick_other_option, scratch_course, skip_or_fail, slider_value, type_into_slider,
+    ARTIFACTS,
+    LabPage,
+    LabServer,
+    browser_unavailable_reason,
+    drag_slider,
+    full_page_screenshot,
+    image_signature,
+    launch_chromium,
+    pick_other_option,
+    scratch_course,
+    skip_or_fail,
+    type_into_slider,
     wait_for_new_image,
 )
 from course_tools import ASSIGNMENTS, MEASUREMENTS, solution_notebook
@@ -103,7 +113,9 @@ def lab(request, browser, lab_server):
 # --- nbgrader's lab extension ----------------------------------------------------------
 def test_nbgrader_extension_is_loaded(lab):
     lab.open_notebook(course_path("01_relu_math"))
-    assert lab.page.locator(".jp-NotebookPanel-toolbar .validate-button").is_visible(), "no Validate button in the notebook toolbar"
+    assert lab.page.locator(".jp-NotebookPanel-toolbar .validate-button").is_visible(), (
+        "no Validate button in the notebook toolbar"
+    )
     lab.page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
     items = lab.page.locator(".lm-Menu-content .lm-Menu-itemLabel").all_inner_texts()
     lab.page.keyboard.press("Escape")
@@ -132,8 +144,11 @@ def test_validate_button_passes_the_01_solution(lab):
 def test_validate_button_fails_the_01_student_version(lab):
     outcome, text = validate(lab, course_path("01_relu_math"))
     assert "validation-failed" in outcome, text[:2000]
-    tests = [cell for cell in nbformat.read(solution_notebook("01_relu_math"), as_version=4).cells
-             if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"].get("solution")]
+    tests = [
+        cell
+        for cell in nbformat.read(solution_notebook("01_relu_math"), as_version=4).cells
+        if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"].get("solution")
+    ]
     assert text.count("The following cell failed:") == len(tests), text[:2000]  # every test cell: its answer is a stub
     assert "NotImplementedError" in text and "check_relu(relu)" in text
 
@@ -161,12 +176,16 @@ def drive_explorer(lab, explorer, label):
     changes = []
 
     before, after = drag_slider(sliders[0])
-    signature = wait_for_new_image(lab, image, signature, f"{label}: dragging a slider from {before} to {after}", RETRAIN_TIMEOUT)
+    signature = wait_for_new_image(
+        lab, image, signature, f"{label}: dragging a slider from {before} to {after}", RETRAIN_TIMEOUT
+    )
     changes.append(f"dragged {before} -> {after}")
 
     if dropdowns:
         before, after = pick_other_option(dropdowns[0])
-        signature = wait_for_new_image(lab, image, signature, f"{label}: picking {after!r} (was {before!r})", RETRAIN_TIMEOUT)
+        signature = wait_for_new_image(
+            lab, image, signature, f"{label}: picking {after!r} (was {before!r})", RETRAIN_TIMEOUT
+        )
         changes.append(f"picked {before} -> {after}")
 
     typable = [(s, v) for s in sliders[1:] + sliders[:1] if (v := value_to_type(s)) is not None]
@@ -174,7 +193,9 @@ def drive_explorer(lab, explorer, label):
         slider, text = typable[0]
         before, after = type_into_slider(slider, text)
         assert after != before, f"{label}: typing {text} into the slider's readout left it at {before}"
-        signature = wait_for_new_image(lab, image, signature, f"{label}: typing {text} into a slider (was {before})", RETRAIN_TIMEOUT)
+        signature = wait_for_new_image(
+            lab, image, signature, f"{label}: typing {text} into a slider (was {before})", RETRAIN_TIMEOUT
+        )
         changes.append(f"typed {before} -> {after}")
     return changes
 
@@ -194,8 +215,8 @@ def value_to_type(slider):
     target = high if abs(now - low) < 1e-9 else low
     if abs(shown - now) <= 1e-6 * max(1.0, abs(now)) + 0.01:  # a linear slider: the handle runs over values
         return f"{target:g}"
-    if abs(shown - 10 ** now) <= 0.01 * 10 ** now:  # a log slider: the handle runs over exponents
-        return f"{10 ** target:.3g}"
+    if abs(shown - 10**now) <= 0.01 * 10**now:  # a log slider: the handle runs over exponents
+        return f"{10**target:.3g}"
     return None
 
 
@@ -214,7 +235,9 @@ def drive_quiz(lab, quiz, label):
         lab.page.wait_for_function(shows_verdict, arg=[block.element_handle(), True], timeout=30_000)
         lab.wait_kernel_idle()
         verdicts.append("Correct" in block.inner_text())
-    assert verdicts.count(True) == 1, f"{label}: the quiz's first question marked {verdicts} (one answer should be right)"
+    assert verdicts.count(True) == 1, (
+        f"{label}: the quiz's first question marked {verdicts} (one answer should be right)"
+    )
     assert "1 checked" in quiz.inner_text(), f"{label}: the score line did not count the checked question"
     return [f"quiz question 1 checked with each of its {len(verdicts)} options"]
 
@@ -259,17 +282,25 @@ def test_student_notebook_runs_until_the_first_exercise_stub(lab, assignment):
     stubs = [c["index"] for c in code if c["stub"] and c["nbgrader"].get("solution")]
     assert stubs, f"{path}: no exercise stub"
     failed = [c for c in code if c["errors"]]
-    assert len(failed) == 1, f"{path}: expected Run All to stop at one error, got {[(c['index'], c['errors']) for c in failed]}"
+    assert len(failed) == 1, (
+        f"{path}: expected Run All to stop at one error, got {[(c['index'], c['errors']) for c in failed]}"
+    )
     error_cell = failed[0]
     # the stub raises NotImplementedError; a public check that calls it says so in its own words
     assert re.match(r"NotImplementedError|AssertionError: .*is not implemented yet", error_cell["errors"][0]), (
-        f"{path}: cell {error_cell['index']} failed with {error_cell['errors']}, not with the exercise stub's NotImplementedError")
+        f"{path}: cell {error_cell['index']} failed with {error_cell['errors']}, not with the exercise stub's NotImplementedError"
+    )
     next_stubs = [s for s in stubs if s > stubs[0]] + [len(cells)]
     assert stubs[0] <= error_cell["index"] < next_stubs[0], (
-        f"{path}: the first error is in cell {error_cell['index']}, not at the first exercise (stub in cell {stubs[0]})")
+        f"{path}: the first error is in cell {error_cell['index']}, not at the first exercise (stub in cell {stubs[0]})"
+    )
     before = [c for c in code if c["index"] < error_cell["index"]]
     after = [c for c in code if c["index"] > error_cell["index"]]
-    assert before and all(c["count"] is not None for c in before), f"{path}: the cells before the first exercise did not all run"
+    assert before and all(c["count"] is not None for c in before), (
+        f"{path}: the cells before the first exercise did not all run"
+    )
     assert all(c["count"] is None for c in after), f"{path}: Run All went on past the failing exercise"
     assert not widget_errors, f"{path}: {widget_errors}"
-    print(f"{path}: {len(before)} code cells ran, then cell {error_cell['index']} failed with {error_cell['errors'][0]}")
+    print(
+        f"{path}: {len(before)} code cells ran, then cell {error_cell['index']} failed with {error_cell['errors'][0]}"
+    )

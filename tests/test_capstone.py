@@ -9,7 +9,12 @@ from deadrelu.checks.capstone_diagnose_and_fix import check_diagnosis, check_fix
 from deadrelu.sweeps import load_sweep
 from deadrelu.training import steps_per_epoch
 
-REFERENCE_FIX = {"inputs": "scaled", "lr": 0.2, "bias_init": 0.0, "normalization": "batch"}  # the stored sweep's reference fix (with batch norm)
+REFERENCE_FIX = {
+    "inputs": "scaled",
+    "lr": 0.2,
+    "bias_init": 0.0,
+    "normalization": "batch",
+}  # the stored sweep's reference fix (with batch norm)
 
 
 @pytest.mark.parametrize(
@@ -31,7 +36,9 @@ def test_invalid_configurations_are_refused_with_a_reason(config, message):
 
 def test_missing_keys_come_from_the_broken_config():
     assert check_config({"lr": 0.1}) == {**BROKEN_CONFIG, "lr": 0.1}
-    assert check_config({"hidden": [64, 64, 64, 64]}) == BROKEN_CONFIG, "a list of widths is the same network as a tuple"
+    assert check_config({"hidden": [64, 64, 64, 64]}) == BROKEN_CONFIG, (
+        "a list of widths is the same network as a tuple"
+    )
 
 
 def test_the_grader_trains_its_seeds_in_parallel_and_gets_the_same_runs():
@@ -40,7 +47,9 @@ def test_the_grader_trains_its_seeds_in_parallel_and_gets_the_same_runs():
     config = {"inputs": "scaled", "lr": 0.2, "bias_init": 0.1, "epochs": 3}
     parallel = evaluate_config(config, seeds=(4000, 4001), workers=2, measure_init=False)
     alone = evaluate_config(config, seeds=(4000, 4001))
-    assert [(r.seed, r.dead_fraction, r.test_accuracy) for r in parallel] == [(r.seed, r.dead_fraction, r.test_accuracy) for r in alone]
+    assert [(r.seed, r.dead_fraction, r.test_accuracy) for r in parallel] == [
+        (r.seed, r.dead_fraction, r.test_accuracy) for r in alone
+    ]
     assert parallel[0].dead_at_init is None and alone[0].dead_at_init is not None
 
 
@@ -49,7 +58,9 @@ def test_causes_are_listed_in_an_order_that_says_nothing_and_each_has_its_knob()
 
     assert list(CAUSES) == sorted(CAUSES) and set(CAUSE_KNOBS) == set(CAUSES)
     assert all(knob in BROKEN_CONFIG for knob, _ in CAUSE_KNOBS.values())
-    assert all(not repairs(cause, BROKEN_CONFIG[knob]) for cause, (knob, _) in CAUSE_KNOBS.items()), "the broken value repairs nothing"
+    assert all(not repairs(cause, BROKEN_CONFIG[knob]) for cause, (knob, _) in CAUSE_KNOBS.items()), (
+        "the broken value repairs nothing"
+    )
     assert repairs("learning rate too high", 0.2) and not repairs("learning rate too high", 0.8)
     assert repairs("negative bias initialization", 0.0) and repairs("negative bias initialization", None)
     assert not repairs("negative bias initialization", -1.0) and repairs("network too deep", (64, 64))
@@ -64,8 +75,11 @@ def test_reloading_the_module_recreates_equal_plain_data():
 
     import deadrelu.capstone as capstone
 
-    before = {k: v for k, v in vars(capstone).items() if not k.startswith("__") and not callable(v)
-              and not isinstance(v, types.ModuleType)}
+    before = {
+        k: v
+        for k, v in vars(capstone).items()
+        if not k.startswith("__") and not callable(v) and not isinstance(v, types.ModuleType)
+    }
     importlib.reload(capstone)
     after = vars(capstone)
     assert all(after[k] == v for k, v in before.items()), [k for k, v in before.items() if after[k] != v]
@@ -73,7 +87,12 @@ def test_reloading_the_module_recreates_equal_plain_data():
     # the new class, which the probe cannot match with the old one (tested end to end by running
     # the harness on the model answer: all automatic points, none "tampered")
     classes = [v for v in vars(capstone).values() if isinstance(v, type) and v.__module__ == capstone.__name__]
-    assert not [f for c in classes for f in vars(c).values() if isinstance(f, types.FunctionType) and "__class__" in f.__code__.co_freevars]
+    assert not [
+        f
+        for c in classes
+        for f in vars(c).values()
+        if isinstance(f, types.FunctionType) and "__class__" in f.__code__.co_freevars
+    ]
 
 
 def test_the_broken_run_fails_with_dead_units_and_the_model_fix_passes():
@@ -91,12 +110,16 @@ def test_log_records_the_changes_and_the_verdict_and_returns_the_runs():
     assert row["changes from BROKEN_CONFIG"] == "inputs=scaled" and row["meets the bar"] == "no"
     assert row.config == check_config({"inputs": "scaled"}) and row.runs == runs  # what the grader reads
     assert [r.seed for r in runs] == [0] and row["worst layer dead % per seed"] == f"{100 * runs[0].worst_dead:.0f}"
-    assert row["worst layer dead % at init per seed"] == "100"  # scaled inputs and bias -0.3: the deepest layer starts dead
+    assert (
+        row["worst layer dead % at init per seed"] == "100"
+    )  # scaled inputs and bias -0.3: the deepest layer starts dead
 
 
 def test_a_diverged_run_fails_and_its_dead_share_is_not_reported():
     log = []
-    (run,) = log_experiment(log, "bias only", {"bias_init": 0.0}, seeds=(1,))  # raw inputs at lr 0.5, bias 0: the loss blows up
+    (run,) = log_experiment(
+        log, "bias only", {"bias_init": 0.0}, seeds=(1,)
+    )  # raw inputs at lr 0.5, bias 0: the loss blows up
     assert run.diverged and not run.passed
     assert log[0]["worst layer dead % per seed"] == "diverged"
 
@@ -115,7 +138,9 @@ def test_the_stored_evidence_is_for_this_broken_run_and_this_reference_fix():
     or the reference fix changes, the sweep must be run again."""
     results = load_sweep("08_capstone_causes")["results"]
     stored = {k: tuple(v) if isinstance(v, list) else v for k, v in results["broken_config"].items()}
-    assert stored == BROKEN_CONFIG, "BROKEN_CONFIG changed since the sweep: run python scripts/sweeps/08_capstone_causes.py"
+    assert stored == BROKEN_CONFIG, (
+        "BROKEN_CONFIG changed since the sweep: run python scripts/sweeps/08_capstone_causes.py"
+    )
     assert results["rows"]["reference fix"]["changes"] == REFERENCE_FIX
     assert all(results["rows"]["reference fix, fresh seeds"]["passed"])
 

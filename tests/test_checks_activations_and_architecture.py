@@ -148,7 +148,10 @@ class BrokenInit(nn.Module):
         (block_with(lambda self, x: None), "forward returned None"),
         (block_with(lambda self, x: (x + torch.relu(self.linear(x)), x)), "forward returned a tuple of 2 items"),
         (block_with(lambda self, x: (x + torch.relu(self.linear(x))).tolist()), "not a torch.Tensor"),
-        (block_with(lambda self, x: (x + torch.relu(self.linear(x))).as_subclass(Posing)), "a subclass of torch.Tensor"),
+        (
+            block_with(lambda self, x: (x + torch.relu(self.linear(x))).as_subclass(Posing)),
+            "a subclass of torch.Tensor",
+        ),
         (block_with(lambda self, x: x + torch.relu(self.linear(x.T))), "shape mismatch"),
         (BrokenInit, "raised RuntimeError"),
     ],
@@ -402,11 +405,15 @@ def test_batch_norm_check_fixture_tells_every_wrong_answer_apart():
     or a hint could name the wrong misconception."""
     from deadrelu.checks.activations_and_architecture import _BETA, _EPS, _GAMMA, _X, _reference, _wrong_batch_norms
 
-    rules = [(_reference(_X, _GAMMA, _BETA, _EPS), None)] + [(out, hint) for _, out, hint in _wrong_batch_norms(_X, _GAMMA, _BETA, _EPS)]
+    rules = [(_reference(_X, _GAMMA, _BETA, _EPS), None)] + [
+        (out, hint) for _, out, hint in _wrong_batch_norms(_X, _GAMMA, _BETA, _EPS)
+    ]
     for i, (a, hint_a) in enumerate(rules):
         for b, hint_b in rules[i + 1 :]:
             if hint_a != hint_b:
-                assert not torch.allclose(a, b, atol=1e-4), "two rules with different hints give the same output on the check's batch"
+                assert not torch.allclose(a, b, atol=1e-4), (
+                    "two rules with different hints give the same output on the check's batch"
+                )
 
 
 # --- the prediction: dead units at initialisation against depth ----------------------------
@@ -415,43 +422,54 @@ PLAIN, SIMPLE, STANDARD = DEPTH_ARCHITECTURES
 
 
 def grade_ranking(answer):
-    return run_graded_cell(ASSIGNMENT, "test_PREDICTED_DEAD_RANKING", {"PREDICTED_DEAD_RANKING": answer}, prelude=PRELUDE)
+    return run_graded_cell(
+        ASSIGNMENT, "test_PREDICTED_DEAD_RANKING", {"PREDICTED_DEAD_RANKING": answer}, prelude=PRELUDE
+    )
 
 
-@pytest.mark.parametrize("answer", [
-    [PLAIN, SIMPLE, STANDARD],
-    (PLAIN, SIMPLE, STANDARD),
-    ["plain", "x + ReLU(Wx)", "x + W2·ReLU(W1x)"],
-    ["Plain", "x+relu(Wx)", "x + W2 ReLU(W1 x)"],
-    ["plain", "simple", "standard"],
-    ["plain", "x + ReLU(W x)", "x + W2*ReLU(W1x)"],
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        [PLAIN, SIMPLE, STANDARD],
+        (PLAIN, SIMPLE, STANDARD),
+        ["plain", "x + ReLU(Wx)", "x + W2·ReLU(W1x)"],
+        ["Plain", "x+relu(Wx)", "x + W2 ReLU(W1 x)"],
+        ["plain", "simple", "standard"],
+        ["plain", "x + ReLU(W x)", "x + W2*ReLU(W1x)"],
+    ],
+)
 def test_ranking_accepts_every_form_of_the_right_answer(answer):
     assert grade_ranking(answer) is None
 
 
-@pytest.mark.parametrize("answer, hint", [
-    ([SIMPLE, PLAIN, STANDARD], "shrinks layer after layer"),
-    ([PLAIN, STANDARD, SIMPLE], "can only add"),
-    ([STANDARD, SIMPLE, PLAIN], "skip connections create dead units"),
-    ([SIMPLE, STANDARD, PLAIN], "skip connections create dead units"),
-    ([STANDARD, PLAIN, SIMPLE], "can only add"),
-])
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        ([SIMPLE, PLAIN, STANDARD], "shrinks layer after layer"),
+        ([PLAIN, STANDARD, SIMPLE], "can only add"),
+        ([STANDARD, SIMPLE, PLAIN], "skip connections create dead units"),
+        ([SIMPLE, STANDARD, PLAIN], "skip connections create dead units"),
+        ([STANDARD, PLAIN, SIMPLE], "can only add"),
+    ],
+)
 def test_ranking_rejects_wrong_answers_with_a_hint(answer, hint):
     message = grade_ranking(answer)
     assert message is not None and hint in message, message
     assert "most dead units first: plain" not in message  # the hint never gives the answer away
 
 
-@pytest.mark.parametrize("answer, words", [
-    (None, "no prediction yet"),
-    ("plain > x + ReLU(Wx) > x + W2·ReLU(W1x)", "not an ordered list"),
-    ({PLAIN, SIMPLE, STANDARD}, "not an ordered list"),
-    ([PLAIN, SIMPLE], "exactly once"),
-    ([PLAIN, PLAIN, SIMPLE], "exactly once"),
-    ([PLAIN, SIMPLE, "batch norm"], "not one of the architectures"),
-    ([1, 2, 3], "not one of the architectures"),
-])
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        (None, "no prediction yet"),
+        ("plain > x + ReLU(Wx) > x + W2·ReLU(W1x)", "not an ordered list"),
+        ({PLAIN, SIMPLE, STANDARD}, "not an ordered list"),
+        ([PLAIN, SIMPLE], "exactly once"),
+        ([PLAIN, PLAIN, SIMPLE], "exactly once"),
+        ([PLAIN, SIMPLE, "batch norm"], "not one of the architectures"),
+        ([1, 2, 3], "not one of the architectures"),
+    ],
+)
 def test_ranking_check_validates_the_form_only(answer, words):
     with pytest.raises(AssertionError, match=re.escape(words)):
         check_dead_ranking_prediction(answer)

@@ -12,8 +12,16 @@ import pytest
 
 from course_tools import run_graded_cell, solution_notebook
 
-from deadrelu.capstone import (BROKEN_CONFIG, CAUSE_KNOBS, CAUSES, CapstoneRun, LogRow, check_config, find_evidence,
-                               rule_pass_probability)
+from deadrelu.capstone import (
+    BROKEN_CONFIG,
+    CAUSE_KNOBS,
+    CAUSES,
+    CapstoneRun,
+    LogRow,
+    check_config,
+    find_evidence,
+    rule_pass_probability,
+)
 from deadrelu.sweeps import load_sweep
 
 ASSIGNMENT = "08_capstone_diagnose_and_fix"
@@ -22,12 +30,48 @@ REAL = {"inputs not scaled", "learning rate too high", "negative bias initializa
 THREE_FIXES = {"inputs": "scaled", "lr": 0.2, "bias_init": 0.0}
 
 # dead share per hidden layer, one list per seed (five seeds), as the real runs show them
-BROKEN = [[0.33, 0.28, 0.59, 1.0], [0.34, 0.03, 0.61, 1.0], [0.39, 0.23, 0.72, 1.0], [0.30, 0.20, 0.65, 1.0], [0.36, 0.25, 0.70, 1.0]]
-WORKING = [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.016, 0.0], [0.0, 0.0, 0.0, 0.0], [0.016, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.031]]
-RAW_BACK = [[0.70, 0.05, 0.02, 0.0], [0.64, 0.03, 0.0, 0.02], [0.77, 0.06, 0.03, 0.0], [0.59, 0.02, 0.0, 0.0], [0.73, 0.08, 0.02, 0.03]]
-LR_BACK = [[0.61, 0.09, 0.05, 0.03], [0.55, 0.12, 0.03, 0.05], [0.66, 0.08, 0.06, 0.02], [0.58, 0.11, 0.02, 0.03], [0.63, 0.1, 0.04, 0.06]]
-BIAS_BACK = [[0.02, 0.16, 0.83, 1.0], [0.0, 0.2, 0.86, 1.0], [0.03, 0.13, 0.8, 1.0], [0.02, 0.17, 0.88, 1.0], [0.0, 0.19, 0.84, 1.0]]
-SAME_AS_WORKING = [[0.0, 0.016, 0.0, 0.0], [0.0, 0.0, 0.0, 0.016], [0.016, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.016, 0.0]]
+BROKEN = [
+    [0.33, 0.28, 0.59, 1.0],
+    [0.34, 0.03, 0.61, 1.0],
+    [0.39, 0.23, 0.72, 1.0],
+    [0.30, 0.20, 0.65, 1.0],
+    [0.36, 0.25, 0.70, 1.0],
+]
+WORKING = [
+    [0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.016, 0.0],
+    [0.0, 0.0, 0.0, 0.0],
+    [0.016, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.031],
+]
+RAW_BACK = [
+    [0.70, 0.05, 0.02, 0.0],
+    [0.64, 0.03, 0.0, 0.02],
+    [0.77, 0.06, 0.03, 0.0],
+    [0.59, 0.02, 0.0, 0.0],
+    [0.73, 0.08, 0.02, 0.03],
+]
+LR_BACK = [
+    [0.61, 0.09, 0.05, 0.03],
+    [0.55, 0.12, 0.03, 0.05],
+    [0.66, 0.08, 0.06, 0.02],
+    [0.58, 0.11, 0.02, 0.03],
+    [0.63, 0.1, 0.04, 0.06],
+]
+BIAS_BACK = [
+    [0.02, 0.16, 0.83, 1.0],
+    [0.0, 0.2, 0.86, 1.0],
+    [0.03, 0.13, 0.8, 1.0],
+    [0.02, 0.17, 0.88, 1.0],
+    [0.0, 0.19, 0.84, 1.0],
+]
+SAME_AS_WORKING = [
+    [0.0, 0.016, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.016],
+    [0.016, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.016, 0.0],
+]
 
 
 def row(log, changes, dead, seeds=(0, 1, 2, 3, 4), diverged=(), label=None):
@@ -53,14 +97,24 @@ def graded(grade_id, diagnosis, log):
     return run_graded_cell(ASSIGNMENT, grade_id, {"DIAGNOSIS": diagnosis, "LOG": log}, PRELUDE)
 
 
-FINDS, NO_FALSE, BACKED = ("test_diagnosis_finds_every_cause", "test_diagnosis_names_no_false_cause",
-                           "test_diagnosis_is_backed_by_the_log")
+FINDS, NO_FALSE, BACKED = (
+    "test_diagnosis_finds_every_cause",
+    "test_diagnosis_names_no_false_cause",
+    "test_diagnosis_is_backed_by_the_log",
+)
 
 
 # --- right answers -----------------------------------------------------------------------------
-@pytest.mark.parametrize("diagnosis", [
-    set(REAL), sorted(REAL), tuple(sorted(REAL, reverse=True)), frozenset(REAL),
-], ids=["set", "list", "tuple", "frozenset"])
+@pytest.mark.parametrize(
+    "diagnosis",
+    [
+        set(REAL),
+        sorted(REAL),
+        tuple(sorted(REAL, reverse=True)),
+        frozenset(REAL),
+    ],
+    ids=["set", "list", "tuple", "frozenset"],
+)
 def test_the_real_causes_backed_by_leave_one_out_rows_earn_every_point(diagnosis):
     log = model_answer_log()
     assert [graded(cell, diagnosis, log) for cell in (FINDS, NO_FALSE, BACKED)] == [None, None, None]
@@ -74,9 +128,13 @@ def test_a_one_change_run_against_broken_config_itself_backs_a_cause():
 
 def test_the_experiment_may_sit_anywhere_in_a_longer_log_with_more_seeds():
     log = row([], {"lr": 0.1}, BROKEN)
-    row(log, {**THREE_FIXES, "init": "he_normal", "bias_init": 0.1}, WORKING)  # two knobs apart from everything: ignored
+    row(
+        log, {**THREE_FIXES, "init": "he_normal", "bias_init": 0.1}, WORKING
+    )  # two knobs apart from everything: ignored
     log += model_answer_log()
-    row(log, {**THREE_FIXES, "bias_init": 0.1}, WORKING + [[0.0] * 4], seeds=(0, 1, 2, 3, 4, 5))  # six seeds, five shared
+    row(
+        log, {**THREE_FIXES, "bias_init": 0.1}, WORKING + [[0.0] * 4], seeds=(0, 1, 2, 3, 4, 5)
+    )  # six seeds, five shared
     assert graded(BACKED, REAL, log) is None
 
 
@@ -92,28 +150,36 @@ def test_a_hidden_list_is_the_same_network_as_a_tuple():
 
 
 # --- wrong answers: the diagnosis ----------------------------------------------------------------
-@pytest.mark.parametrize("missing, words", [
-    ("inputs not scaled", "input range"),
-    ("learning rate too high", "update-to-weight ratio"),
-    ("negative bias initialization", "before the first update"),
-])
+@pytest.mark.parametrize(
+    "missing, words",
+    [
+        ("inputs not scaled", "input range"),
+        ("learning rate too high", "update-to-weight ratio"),
+        ("negative bias initialization", "before the first update"),
+    ],
+)
 def test_a_diagnosis_missing_a_real_cause_fails_with_the_evidence_to_look_at(missing, words):
     message = graded(FINDS, REAL - {missing}, model_answer_log())
     assert message is not None and "a real cause is missing" in message and words in message
     assert missing not in message, "the hint points at the evidence, it does not name the answer"
 
 
-@pytest.mark.parametrize("distractor, words", [
-    ("bad weight initialization", "a change that helps is not a cause"),
-    ("batch size too small", "before the first update"),
-    ("network too deep", "the first layer"),
-    ("no normalization layers", "hides"),
-    ("the ReLU activation itself", "cannot die"),
-])
+@pytest.mark.parametrize(
+    "distractor, words",
+    [
+        ("bad weight initialization", "a change that helps is not a cause"),
+        ("batch size too small", "before the first update"),
+        ("network too deep", "the first layer"),
+        ("no normalization layers", "hides"),
+        ("the ReLU activation itself", "cannot die"),
+    ],
+)
 def test_a_diagnosis_naming_a_distractor_loses_the_no_false_cause_point(distractor, words):
     message = graded(NO_FALSE, REAL | {distractor}, model_answer_log())
     assert message is not None and distractor in message and words in message
-    assert graded(FINDS, REAL | {distractor}, model_answer_log()) is None, "naming an extra cause does not hide the real ones"
+    assert graded(FINDS, REAL | {distractor}, model_answer_log()) is None, (
+        "naming an extra cause does not hide the real ones"
+    )
 
 
 def test_naming_every_listed_cause_loses_the_no_false_cause_point():
@@ -121,8 +187,11 @@ def test_naming_every_listed_cause_loses_the_no_false_cause_point():
 
 
 def test_every_distractor_has_a_hint_and_every_cause_a_knob():
-    source = "".join(c.source for c in nbformat.read(solution_notebook(ASSIGNMENT), as_version=4).cells
-                     if c.metadata.get("nbgrader", {}).get("grade_id") == NO_FALSE)
+    source = "".join(
+        c.source
+        for c in nbformat.read(solution_notebook(ASSIGNMENT), as_version=4).cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") == NO_FALSE
+    )
     assert all(f'"{cause}"' in source for cause in set(CAUSES) - REAL)
     assert set(CAUSE_KNOBS) == set(CAUSES)
 
@@ -193,11 +262,15 @@ def test_a_repair_whose_loss_diverges_does_not_back_a_cause():
     assert "did not lower the dead share" in graded(BACKED, {"negative bias initialization"}, log)
 
 
-@pytest.mark.parametrize("log, words", [
-    ([], "holds no experiments made by log_experiment"),
-    ([{"step": 1, "label": "as given", "meets the bar": "no"}], "holds no experiments made by log_experiment"),
-    (None, None),
-], ids=["empty", "rows by hand", "no log"])
+@pytest.mark.parametrize(
+    "log, words",
+    [
+        ([], "holds no experiments made by log_experiment"),
+        ([{"step": 1, "label": "as given", "meets the bar": "no"}], "holds no experiments made by log_experiment"),
+        (None, None),
+    ],
+    ids=["empty", "rows by hand", "no log"],
+)
 def test_a_log_not_made_by_log_experiment_fails_the_public_check(log, words):
     message = graded(BACKED, REAL, log)
     if words:
@@ -217,7 +290,12 @@ def test_the_public_check_does_not_say_whether_the_diagnosis_is_right(capsys):
 
 def test_find_evidence_names_the_rows_and_the_layer():
     evidence, why = find_evidence(model_answer_log(), "negative bias initialization")
-    assert why is None and evidence.layer in (1, 2, 3) and "row 5" in evidence.describe() and "row 2" in evidence.describe()
+    assert (
+        why is None
+        and evidence.layer in (1, 2, 3)
+        and "row 5" in evidence.describe()
+        and "row 2" in evidence.describe()
+    )
 
 
 # --- the grader's rule for FIXED_CONFIG --------------------------------------------------------

@@ -85,7 +85,9 @@ def _function_defined_in_the_check_modules(source, name):
 
 def test_a_fixture_of_a_check_module_called_by_torch_is_allowed_but_not_one_called_by_the_student():
     """A hook object the check hands over runs inside the student's forward pass: torch calls it, not the student."""
-    hook = _function_defined_in_the_check_modules("def hook(module, inputs, output):\n    seen.append(output.shape)\n", "hook")
+    hook = _function_defined_in_the_check_modules(
+        "def hook(module, inputs, output):\n    seen.append(output.shape)\n", "hook"
+    )
     hook.__globals__["seen"] = seen = []
     model = nn.Sequential(nn.Linear(5, 3), nn.ReLU())
     model[1].register_forward_hook(hook)
@@ -147,7 +149,9 @@ def test_an_error_names_its_type_message_and_line():
     def broken(x):
         return x.reshape(3, 3)
 
-    with pytest.raises(AssertionError, match=r"raised RuntimeError: shape '\[3, 3\]' is invalid.*at `return x.reshape\(3, 3\)`") as error:
+    with pytest.raises(
+        AssertionError, match=r"raised RuntimeError: shape '\[3, 3\]' is invalid.*at `return x.reshape\(3, 3\)`"
+    ) as error:
         call(broken, X, name="f")
     assert "Hint:" in str(error.value)
 
@@ -174,7 +178,9 @@ def test_graded_check_turns_a_crash_inside_a_check_into_a_hint():
     def check(answer):
         return answer["A"] + 1
 
-    with pytest.raises(AssertionError, match="(?s)ANSWER: could not be checked: TypeError.*expects a dict from letter to number"):
+    with pytest.raises(
+        AssertionError, match="(?s)ANSWER: could not be checked: TypeError.*expects a dict from letter to number"
+    ):
         check(["not", "a", "dict"])
     with pytest.raises(AssertionError, match="kept"):
 
@@ -209,7 +215,10 @@ def test_plain_tensors_and_parameters_are_accepted():
     assert type(plain_tensor(parameter, "f")) is torch.Tensor
 
 
-@pytest.mark.parametrize("value, expected", [(3, 3.0), (0.25, 0.25), (np.float64(0.5), 0.5), (torch.tensor(2.0), 2.0), (torch.tensor([1.5]), 1.5)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [(3, 3.0), (0.25, 0.25), (np.float64(0.5), 0.5), (torch.tensor(2.0), 2.0), (torch.tensor([1.5]), 1.5)],
+)
 def test_numbers_are_read_as_floats(value, expected):
     assert as_number(value, "f") == expected
 
@@ -222,8 +231,16 @@ class PosesAsNumber:
         return True
 
 
-@pytest.mark.parametrize("value, words", [(True, "a bool"), ("0.5", "not a number"), (PosesAsNumber(), "not a number"),
-                                          (torch.ones(2), "not one number"), (None, "not a number")])
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        (True, "a bool"),
+        ("0.5", "not a number"),
+        (PosesAsNumber(), "not a number"),
+        (torch.ones(2), "not one number"),
+        (None, "not a number"),
+    ],
+)
 def test_things_that_are_not_plain_numbers_fail(value, words):
     with pytest.raises(AssertionError, match=words):
         as_number(value, "f")

@@ -285,7 +285,7 @@ def hooks_context_manager(model, X, batch_size=256):
     try:
         with _Recorder(model) as recorder, torch.no_grad():
             for start in range(0, len(X), batch_size):
-                model(X[start:start + batch_size])
+                model(X[start : start + batch_size])
     finally:
         model.train(was_training)
     return {name: int((torch.cat(outs) <= 0).all(dim=0).sum()) for name, outs in recorder.outputs.items()}
@@ -302,7 +302,9 @@ def hooks_never_removed(model, X, batch_size=256):
     fired = {}
     for name, module in model.named_modules():
         if isinstance(module, nn.ReLU):
-            module.register_forward_hook(lambda m, i, o, name=name: fired.__setitem__(name, fired.get(name, False) | (o > 0).any(0)))
+            module.register_forward_hook(
+                lambda m, i, o, name=name: fired.__setitem__(name, fired.get(name, False) | (o > 0).any(0))
+            )
     with torch.no_grad():
         for xb in X.split(batch_size):
             model(xb)
@@ -313,7 +315,11 @@ def hooks_no_finally(model, X, batch_size=256):
     fired, handles = {}, []
     for name, module in model.named_modules():
         if isinstance(module, nn.ReLU):
-            handles.append(module.register_forward_hook(lambda m, i, o, name=name: fired.__setitem__(name, fired.get(name, False) | (o > 0).any(0))))
+            handles.append(
+                module.register_forward_hook(
+                    lambda m, i, o, name=name: fired.__setitem__(name, fired.get(name, False) | (o > 0).any(0))
+                )
+            )
     with torch.no_grad():
         for xb in X.split(batch_size):
             model(xb)
@@ -326,7 +332,9 @@ def hooks_clear_all(model, X, batch_size=256):
     fired = {}
     for name, module in model.named_modules():
         if isinstance(module, nn.ReLU):
-            module.register_forward_hook(lambda m, i, o, name=name: fired.__setitem__(name, fired.get(name, False) | (o > 0).any(0)))
+            module.register_forward_hook(
+                lambda m, i, o, name=name: fired.__setitem__(name, fired.get(name, False) | (o > 0).any(0))
+            )
     try:
         with torch.no_grad():
             for xb in X.split(batch_size):
@@ -379,7 +387,11 @@ def hooks_last_batch(model, X, batch_size=256):
     dead, handles = {}, []
     for name, module in model.named_modules():
         if isinstance(module, nn.ReLU):
-            handles.append(module.register_forward_hook(lambda m, i, o, name=name: dead.__setitem__(name, int((o <= 0).all(0).sum()))))
+            handles.append(
+                module.register_forward_hook(
+                    lambda m, i, o, name=name: dead.__setitem__(name, int((o <= 0).all(0).sum()))
+                )
+            )
     try:
         with torch.no_grad():
             for xb in X.split(batch_size):
@@ -394,7 +406,11 @@ def hooks_per_batch_sum(model, X, batch_size=256):
     dead, handles = {}, []
     for name, module in model.named_modules():
         if isinstance(module, nn.ReLU):
-            handles.append(module.register_forward_hook(lambda m, i, o, name=name: dead.__setitem__(name, dead.get(name, 0) + int((o <= 0).all(0).sum()))))
+            handles.append(
+                module.register_forward_hook(
+                    lambda m, i, o, name=name: dead.__setitem__(name, dead.get(name, 0) + int((o <= 0).all(0).sum()))
+                )
+            )
     try:
         with torch.no_grad():
             for xb in X.split(batch_size):
@@ -436,7 +452,11 @@ def hooks_with_gradients(model, X, batch_size=256):
     fired, handles = {}, []
     for name, module in model.named_modules():
         if isinstance(module, nn.ReLU):
-            handles.append(module.register_forward_hook(lambda m, i, o, name=name: fired.__setitem__(name, fired.get(name, False) | (o.detach() > 0).any(0))))
+            handles.append(
+                module.register_forward_hook(
+                    lambda m, i, o, name=name: fired.__setitem__(name, fired.get(name, False) | (o.detach() > 0).any(0))
+                )
+            )
     try:
         for xb in X.split(batch_size):
             model(xb)
@@ -478,7 +498,11 @@ def _running_mask_over(model, batches, grad=False):
     fired, handles = {}, []
     for name, module in model.named_modules():
         if isinstance(module, nn.ReLU):
-            handles.append(module.register_forward_hook(lambda m, i, o, name=name: fired.__setitem__(name, fired.get(name, False) | (o.detach() > 0).any(0))))
+            handles.append(
+                module.register_forward_hook(
+                    lambda m, i, o, name=name: fired.__setitem__(name, fired.get(name, False) | (o.detach() > 0).any(0))
+                )
+            )
     try:
         with torch.set_grad_enabled(grad):
             for xb in batches:
@@ -531,7 +555,10 @@ def hooks_mask_values(model, X, batch_size=256):
 
 
 def hooks_subclass_values(model, X, batch_size=256):
-    return {name: torch.tensor(count).as_subclass(_PosingTensor) for name, count in hooks_running_mask(model, X, batch_size).items()}
+    return {
+        name: torch.tensor(count).as_subclass(_PosingTensor)
+        for name, count in hooks_running_mask(model, X, batch_size).items()
+    }
 
 
 def hooks_numpy_counts(model, X, batch_size=256):
@@ -543,10 +570,13 @@ def hooks_numpy_counts(model, X, batch_size=256):
 def hooks_batches_by_index(model, X, batch_size=256):
     """A correct alternative: index batches in a shuffled order (each example still once)."""
     order = torch.randperm(len(X), generator=torch.Generator().manual_seed(0))
-    return _running_mask_over(model, [X[order[i:i + batch_size]] for i in range(0, len(X), batch_size)])
+    return _running_mask_over(model, [X[order[i : i + batch_size]] for i in range(0, len(X), batch_size)])
 
 
-@pytest.mark.parametrize("detector", [hooks_running_mask, hooks_context_manager, hooks_inference_mode, hooks_numpy_counts, hooks_batches_by_index])
+@pytest.mark.parametrize(
+    "detector",
+    [hooks_running_mask, hooks_context_manager, hooks_inference_mode, hooks_numpy_counts, hooks_batches_by_index],
+)
 def test_dead_units_with_hooks_accepts_correct_alternatives(detector, capsys):
     check_dead_units_with_hooks(detector)
     assert "dead_units_with_hooks passed" in capsys.readouterr().out
@@ -763,7 +793,9 @@ def test_reference_dormant_scores_agree_with_the_monitor():
     X = torch.randn(10, 1, 6, 6)
     with torch.no_grad():
         h = model[1](model[0](X))
-    torch.testing.assert_close(reference_dormant_scores(h), scan(model, X).layers[0].dormant_score, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        reference_dormant_scores(h), scan(model, X).layers[0].dormant_score, atol=1e-5, rtol=1e-5
+    )
 
 
 def test_checks_leave_the_global_random_state_alone(capsys):
@@ -812,7 +844,11 @@ def test_diagnosis_accepts_the_right_answer_in_every_form(dead, dormant):
         ({0, 7}, {2, 4, 5}, "Firing on another data set (the test set)"),
         ({0, 4, 6, 7}, {2, 5}, "selective, not dead"),  # rare firing read as dead
         ({4, 7}, {2, 5}, "never > 0 in any of the three measurements"),
-        ({0, 4, 7}, {0, 2, 4, 5, 7}, "the question asks for the dormant units that are NOT dead"),  # every unit with s <= τ
+        (
+            {0, 4, 7},
+            {0, 2, 4, 5, 7},
+            "the question asks for the dormant units that are NOT dead",
+        ),  # every unit with s <= τ
         ({0, 4, 7}, {2, 5, 6}, "Dormancy is not about how often a unit fires"),  # rare = dormant
         ({0, 4, 7}, {1, 2, 5}, "Dormancy is not about how often a unit fires"),
         ({0, 4, 7}, {2, 3, 5}, "far above τ"),
@@ -847,7 +883,11 @@ def test_diagnosis_key_follows_from_the_notebook_s_evidence():
     from course_tools import solution_notebook
 
     notebook = nbformat.read(solution_notebook(ASSIGNMENT), as_version=4)
-    source = next(c.source for c in notebook.cells if c.cell_type == "code" and c.source.lstrip("# ").startswith("A colleague's monitor"))
+    source = next(
+        c.source
+        for c in notebook.cells
+        if c.cell_type == "code" and c.source.lstrip("# ").startswith("A colleague's monitor")
+    )
     namespace = {"Table": lambda rows, title=None: rows}
     exec(source, namespace)
     evidence = namespace["EVIDENCE"]

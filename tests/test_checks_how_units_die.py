@@ -175,17 +175,20 @@ class Agreeable(torch.Tensor):
         return super().__torch_function__(func, types, args, kwargs or {})
 
 
-@pytest.mark.parametrize("answer, words", [
-    (lambda w, b, X: torch.tensor(True).as_subclass(Agreeable), "a subclass of torch.Tensor"),
-    (lambda w, b, X: None, "not a bool"),
-    (lambda w, b, X: [True], "not a bool"),
-    (lambda w, b, X: (True,), "not a bool"),
-    (lambda w, b, X: 0.0, "not a bool"),
-    (lambda w, b, X: 1, "not a bool"),
-    (lambda w, b, X: "True", "not a bool"),
-    (lambda w, b, X: torch.tensor(1.0), "not a bool"),
-    (lambda w, b, X: torch.ones(2, dtype=torch.bool), "not one yes/no answer"),
-])
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        (lambda w, b, X: torch.tensor(True).as_subclass(Agreeable), "a subclass of torch.Tensor"),
+        (lambda w, b, X: None, "not a bool"),
+        (lambda w, b, X: [True], "not a bool"),
+        (lambda w, b, X: (True,), "not a bool"),
+        (lambda w, b, X: 0.0, "not a bool"),
+        (lambda w, b, X: 1, "not a bool"),
+        (lambda w, b, X: "True", "not a bool"),
+        (lambda w, b, X: torch.tensor(1.0), "not a bool"),
+        (lambda w, b, X: torch.ones(2, dtype=torch.bool), "not one yes/no answer"),
+    ],
+)
 def test_is_dead_on_malformed_answers_fail_with_a_message(answer, words):
     with pytest.raises(AssertionError, match=re.escape(words)):
         check_is_dead_on(answer)
@@ -196,17 +199,20 @@ def test_is_dead_on_accepts_numpy_and_one_element_bool_tensors():
     check_is_dead_on(lambda w, b, X: ~(X @ w + b > 0).any().reshape(1))
 
 
-@pytest.mark.parametrize("answer, words", [
-    (lambda W, b, X: (~(X @ W.T + b > 0).any(dim=0)).as_subclass(Agreeable), "a subclass of torch.Tensor"),
-    (lambda W, b, X: None, "not a torch.Tensor"),
-    (lambda W, b, X: (~(X @ W.T + b > 0).any(dim=0)).tolist(), "not a torch.Tensor"),
-    (lambda W, b, X: ((X @ W.T + b) <= 0,), "tuple of 1 items"),
-    (lambda W, b, X: 3.0, "not a torch.Tensor"),
-    (lambda W, b, X: torch.zeros(2, 2, dtype=torch.bool), "expected (7,)"),
-    (lambda W, b, X: (~(X @ W.T + b > 0).any(dim=0)).float(), "dtype torch.float32"),
-    (lambda W, b, X: (~(X @ W.T + b > 0).any(dim=0)).numpy(), "not a torch.Tensor"),
-    (lambda W, b, X: (X @ W.T + b)[:, 0], "one value per example"),
-])
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        (lambda W, b, X: (~(X @ W.T + b > 0).any(dim=0)).as_subclass(Agreeable), "a subclass of torch.Tensor"),
+        (lambda W, b, X: None, "not a torch.Tensor"),
+        (lambda W, b, X: (~(X @ W.T + b > 0).any(dim=0)).tolist(), "not a torch.Tensor"),
+        (lambda W, b, X: ((X @ W.T + b) <= 0,), "tuple of 1 items"),
+        (lambda W, b, X: 3.0, "not a torch.Tensor"),
+        (lambda W, b, X: torch.zeros(2, 2, dtype=torch.bool), "expected (7,)"),
+        (lambda W, b, X: (~(X @ W.T + b > 0).any(dim=0)).float(), "dtype torch.float32"),
+        (lambda W, b, X: (~(X @ W.T + b > 0).any(dim=0)).numpy(), "not a torch.Tensor"),
+        (lambda W, b, X: (X @ W.T + b)[:, 0], "one value per example"),
+    ],
+)
 def test_dead_units_malformed_answers_fail_with_a_message(answer, words):
     with pytest.raises(AssertionError, match=re.escape(words)):
         check_dead_units(answer)
@@ -228,45 +234,58 @@ NETS = {"A": (2, 2), "B": (3, 30), "C": (8, 50), "D": (4, 5)}  # as in the noteb
 
 
 def graded(ranking):
-    return run_graded_cell("02_how_units_die", "test_born_dead_ranking", {"BORN_DEAD_RANKING": ranking}, prelude=PRELUDE)
+    return run_graded_cell(
+        "02_how_units_die", "test_born_dead_ranking", {"BORN_DEAD_RANKING": ranking}, prelude=PRELUDE
+    )
 
 
 def test_the_key_is_what_the_monte_carlo_measures_on_any_seed():
     for seed in (0, 1, 2):
-        share = {net: born_dead_share(w, d, n_nets=2000, generator=torch.Generator().manual_seed(seed)) for net, (w, d) in NETS.items()}
+        share = {
+            net: born_dead_share(w, d, n_nets=2000, generator=torch.Generator().manual_seed(seed))
+            for net, (w, d) in NETS.items()
+        }
         assert sorted(NETS, key=share.get, reverse=True) == ["B", "A", "D", "C"]
     assert sorted(NETS, key=lambda net: born_dead_probability(*NETS[net]), reverse=True) == ["B", "A", "D", "C"]
 
 
-@pytest.mark.parametrize("ranking", [["B", "A", "D", "C"], ("B", "A", "D", "C"), "BADC", "b, a, d, c", ["b", "a", "d", "c"], "B > A > D > C"])
+@pytest.mark.parametrize(
+    "ranking", [["B", "A", "D", "C"], ("B", "A", "D", "C"), "BADC", "b, a, d, c", ["b", "a", "d", "c"], "B > A > D > C"]
+)
 def test_ranking_accepts_the_key_in_any_spelling(ranking):
     assert graded(ranking) is None
 
 
-@pytest.mark.parametrize("ranking, hint", [
-    ("CBDA", "depth is not the whole story"),
-    ("ABDC", "width is not the whole story"),
-    ("ADBC", "as soon as ONE of its layers"),
-    ("CDAB", "from the least to the most likely"),
-    ("BADC"[::-1], "from the least to the most likely"),
-    ("BDAC", "independent chance to die"),
-    ("ABCD", "independent chance to die"),
-])
+@pytest.mark.parametrize(
+    "ranking, hint",
+    [
+        ("CBDA", "depth is not the whole story"),
+        ("ABDC", "width is not the whole story"),
+        ("ADBC", "as soon as ONE of its layers"),
+        ("CDAB", "from the least to the most likely"),
+        ("BADC"[::-1], "from the least to the most likely"),
+        ("BDAC", "independent chance to die"),
+        ("ABCD", "independent chance to die"),
+    ],
+)
 def test_ranking_rejects_misconceptions_with_a_hint(ranking, hint):
     message = graded(ranking)
     assert message is not None and hint in message, message
     assert "B > A > D > C" not in message
 
 
-@pytest.mark.parametrize("ranking, words", [
-    (None, "not answered yet"),
-    (["B", "A", "D"], "exactly once"),
-    ("BADCA", "exactly once"),
-    (["B", "A", "D", "E"], "exactly once"),
-    ({"B", "A", "D", "C"}, "not a list of letters"),
-    ([1, 2, 3, 4], "not a list of letters"),
-    (42, "not a list of letters"),
-])
+@pytest.mark.parametrize(
+    "ranking, words",
+    [
+        (None, "not answered yet"),
+        (["B", "A", "D"], "exactly once"),
+        ("BADCA", "exactly once"),
+        (["B", "A", "D", "E"], "exactly once"),
+        ({"B", "A", "D", "C"}, "not a list of letters"),
+        ([1, 2, 3, 4], "not a list of letters"),
+        (42, "not a list of letters"),
+    ],
+)
 def test_ranking_form_is_checked_publicly(ranking, words):
     message = graded(ranking)
     assert message is not None and words in message, message

@@ -8,7 +8,12 @@ import pytest
 import torch
 from torch import nn
 
-from deadrelu.checks.initialization import check_dead_units_prediction, check_he_normal_, check_log10_std_predictions, check_lsuv
+from deadrelu.checks.initialization import (
+    check_dead_units_prediction,
+    check_he_normal_,
+    check_log10_std_predictions,
+    check_lsuv,
+)
 
 
 # --- he_normal_ ------------------------------------------------------------------------------
@@ -419,7 +424,15 @@ def test_dead_units_form_check_accepts_any_choice(answer):
     check_dead_units_prediction(answer)
 
 
-@pytest.mark.parametrize("answer, words", [(None, "not answered yet"), ("Same", "one of the strings"), (["same"], "one of the strings"), (0, "one of the strings")])
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        (None, "not answered yet"),
+        ("Same", "one of the strings"),
+        (["same"], "one of the strings"),
+        (0, "one of the strings"),
+    ],
+)
 def test_dead_units_form_check_rejects_malformed_answers(answer, words):
     with pytest.raises(AssertionError, match=re.escape(words)):
         check_dead_units_prediction(answer)
@@ -459,7 +472,10 @@ def test_log10_catalogue_right_answers_earn_the_points(answer):
         ({"default": 1e-12, "xavier_normal": 4e-5, "he_normal": 1.4}, "the std itself"),
         ({"default": -11.6, "xavier_normal": -4.4, "he_normal": -4.0}, "He's factor 2 was chosen for a reason"),
         ({"default": -11.6, "xavier_normal": -4.4, "he_normal": 3.0}, "He's factor 2 was chosen for a reason"),
-        ({"default": -0.8, "xavier_normal": -4.4, "he_normal": 0.15}, "a per-layer factor compounds"),  # one layer's factor
+        (
+            {"default": -0.8, "xavier_normal": -4.4, "he_normal": 0.15},
+            "a per-layer factor compounds",
+        ),  # one layer's factor
         ({"default": -11.6, "xavier_normal": -0.15, "he_normal": 0.15}, "a per-layer factor compounds"),
         ({"default": -5.0, "xavier_normal": -2.0, "he_normal": 0.15}, "a per-layer factor compounds"),
     ],
@@ -467,14 +483,22 @@ def test_log10_catalogue_right_answers_earn_the_points(answer):
 def test_log10_catalogue_wrong_answers_lose_the_points_with_a_hint(answer, words):
     message = graded_log10(answer)
     assert message is not None and words in message, message
-    for answer_value in ("-11.6", "-4.4", "0.15", "c/2"):  # hints name the misconception, never the answer or the formula
+    for answer_value in (
+        "-11.6",
+        "-4.4",
+        "0.15",
+        "c/2",
+    ):  # hints name the misconception, never the answer or the formula
         assert answer_value not in message.split("Hint:")[1]
 
 
-@pytest.mark.parametrize("answer, words", [
-    (None, "not answered yet"),
-    ({"default": "-12", "xavier_normal": -4, "he_normal": 0}, "not a number"),
-])
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        (None, "not answered yet"),
+        ({"default": "-12", "xavier_normal": -4, "he_normal": 0}, "not a number"),
+    ],
+)
 def test_log10_cell_fails_malformed_answers_with_a_hint(answer, words):
     message = graded_log10(answer)
     assert message is not None and words in message, message
@@ -491,7 +515,9 @@ def test_log10_cell_fails_malformed_answers_with_a_hint(answer, words):
     ],
 )
 def test_dead_units_catalogue(answer, words):
-    message = run_graded_cell(ASSIGNMENT, "test_most_dead_at_layer_30", {"MOST_DEAD_AT_LAYER_30": answer}, prelude=PRELUDE)
+    message = run_graded_cell(
+        ASSIGNMENT, "test_most_dead_at_layer_30", {"MOST_DEAD_AT_LAYER_30": answer}, prelude=PRELUDE
+    )
     if words is None:
         assert message is None, message
     else:

@@ -107,7 +107,9 @@ HIDDEN_SETTINGS = re.compile(
 
 def answer(**changes):
     """A well-formed TRIAGE (its diagnoses are arbitrary), with some scenarios replaced."""
-    triage = {letter: (cause, fix) for letter, cause, fix in zip(SCENARIOS, itertools.cycle(CAUSES), itertools.cycle(FIXES))}
+    triage = {
+        letter: (cause, fix) for letter, cause, fix in zip(SCENARIOS, itertools.cycle(CAUSES), itertools.cycle(FIXES))
+    }
     triage.update(changes)
     return triage
 
@@ -135,7 +137,13 @@ def test_no_answer_follows_by_elimination():
 def test_the_letters_follow_no_list_of_the_course():
     order = [CAUSES.index(RIGHT[letter][0]) for letter in SCENARIOS]
     assert order != sorted(order) and order != sorted(order, reverse=True), "the letters follow CAUSES' order"
-    old_order = ["unscaled inputs", "nothing wrong", "learning rate too high", "network too deep and narrow", "large negative bias initialisation"]
+    old_order = [
+        "unscaled inputs",
+        "nothing wrong",
+        "learning rate too high",
+        "network too deep and narrow",
+        "large negative bias initialisation",
+    ]
     assert [RIGHT[letter][0] for letter in SCENARIOS[:5]] != old_order
 
 
@@ -216,7 +224,9 @@ def test_a_mapping_that_answers_differently_on_each_read_gets_no_points():
         def __getitem__(self, key):
             return RIGHT[key]  # the right diagnosis on every read through []
 
-    shifty = Shifty({letter: (CAUSES[4], FIXES[5]) for letter in SCENARIOS})  # what it stores: one wrong answer everywhere
+    shifty = Shifty(
+        {letter: (CAUSES[4], FIXES[5]) for letter in SCENARIOS}
+    )  # what it stores: one wrong answer everywhere
     for letter in SCENARIOS:
         assert grade(letter, shifty) is not None, f"scenario {letter} graded a second read of TRIAGE"
 
@@ -261,7 +271,9 @@ def test_the_right_diagnosis_passes_in_every_spelling(letter):
 
 
 def test_the_catalogue_covers_every_wrong_cause():
-    assert set(WRONG_CAUSES) == {(letter, cause) for letter in SCENARIOS for cause in CAUSES if cause != RIGHT[letter][0]}
+    assert set(WRONG_CAUSES) == {
+        (letter, cause) for letter in SCENARIOS for cause in CAUSES if cause != RIGHT[letter][0]
+    }
 
 
 @pytest.mark.parametrize("letter, cause", sorted(WRONG_CAUSES))
@@ -272,7 +284,9 @@ def test_a_wrong_cause_fails_with_its_hint(letter, cause):
     assert WRONG_CAUSES[letter, cause] in message, message
 
 
-@pytest.mark.parametrize("letter, fix", [(letter, fix) for letter in SCENARIOS for fix in FIXES if fix != RIGHT[letter][1]])
+@pytest.mark.parametrize(
+    "letter, fix", [(letter, fix) for letter in SCENARIOS for fix in FIXES if fix != RIGHT[letter][1]]
+)
 def test_a_wrong_fix_fails_with_its_hint(letter, fix):
     message = grade(letter, {**RIGHT, letter: (RIGHT[letter][0], fix)})
     assert message is not None, f"scenario {letter}: the wrong fix {fix!r} passed"
@@ -297,7 +311,9 @@ def all_hint_messages():
 
 def test_hints_name_evidence_not_hidden_settings_nor_other_scenarios():
     for letter, message in all_hint_messages():
-        assert not HIDDEN_SETTINGS.search(message), f"scenario {letter}'s hint names a setting the dashboards do not show: {message}"
+        assert not HIDDEN_SETTINGS.search(message), (
+            f"scenario {letter}'s hint names a setting the dashboards do not show: {message}"
+        )
         for other in SCENARIOS:
             if other != letter:
                 assert f"scenario {other}" not in message, f"scenario {letter}'s hint mentions scenario {other}"
@@ -316,6 +332,6 @@ def test_a_wrong_cause_hint_never_states_the_right_cause():
 def test_the_key_in_each_hidden_test_is_this_catalogue():
     for letter, (cause, fix) in RIGHT.items():
         source = graded_cell_source(ASSIGNMENT, f"test_triage_{letter}")
-        assert f"assert _cause == {cause!r}" in source and f"assert _fix == {fix!r}" in source
+        assert f'assert _cause == "{cause}"' in source and f'assert _fix == "{fix}"' in source
         assert source.index("### BEGIN HIDDEN TESTS") < source.index("assert _cause")
         assert "# Key" in source, "each key says which evidence decides it"

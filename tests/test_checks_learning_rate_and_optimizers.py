@@ -1,7 +1,6 @@
 """The public checks of 04_learning_rate_and_optimizers: correct alternatives pass, plausible
 wrong answers fail with a hint naming the misconception."""
 
-import math
 import re
 
 import pytest
@@ -37,7 +36,10 @@ def test_warmup_accepts_correct_alternatives(fn):
         (lambda s, n: 1.0 if n == 0 else (s + 1) / n, "cap it"),
         (lambda s, n: min(1.0, (s + 1) / n), "ZeroDivisionError"),
         (lambda s, n: min(1.0, (s + 1) / n), "no warmup at all: a factor of 1 at every step"),
-        (lambda s, n: 1.0 if n == 0 else min(1.0, (s + 1) / (n + 1)), "at the last warmup step the rate should have arrived"),
+        (
+            lambda s, n: 1.0 if n == 0 else min(1.0, (s + 1) / (n + 1)),
+            "at the last warmup step the rate should have arrived",
+        ),
         (lambda s, n: 1.0 if n == 0 else min(1.0, ((s + 1) / n) ** 2), "a straight line, not a curve"),
         (lambda s, n: 1.0 if n == 0 else min(1.0, 2 * (s + 1) / n), "the rate arrives before the warmup ends"),
         (lambda s, n: 1.0 if n == 0 else min(1.0, (s + 2) / (n + 1)), "compare them with a rise in equal steps"),
@@ -136,7 +138,10 @@ def test_clip_rejects_wrong_answers_with_a_hint(fn, hint):
 
 
 def test_warmup_hints_name_the_misconception_not_the_formula():
-    for fn in (lambda s, n: 1.0 if n == 0 else min(1.0, (s + 1) / (n + 1)), lambda s, n: 1.0 if n == 0 else min(1.0, ((s + 1) / n) ** 2)):
+    for fn in (
+        lambda s, n: 1.0 if n == 0 else min(1.0, (s + 1) / (n + 1)),
+        lambda s, n: 1.0 if n == 0 else min(1.0, ((s + 1) / n) ** 2),
+    ):
         with pytest.raises(AssertionError) as failure:
             check_warmup_factor(fn)
         assert "(step + 1) / warmup_steps" not in str(failure.value)
@@ -283,9 +288,18 @@ def graded_design(experiment):
         {"control": {"lr": 0.8, "inputs": "raw"}, "treatment": {"lr": 0.8, "inputs": "standardized"}},
         {"control": {}, "treatment": {"inputs": "standardized"}},  # settings left out keep the baseline's
         {"control": {"inputs": "standardized"}, "treatment": {"inputs": "raw"}},  # the arms swapped
-        {"control": {"lr": 0.5, "inputs": "raw"}, "treatment": {"lr": 0.5, "inputs": "standardized"}},  # another killing rate
-        {"control": {"lr": 0.8, "clip_grad_norm": None, "momentum": 0}, "treatment": {"lr": 0.8, "inputs": "standardized", "momentum": 0.0}},
-        {"control": {"clip_grad_norm": 8.0}, "treatment": {"clip_grad_norm": 8.0, "inputs": "standardized"}},  # a limit that clips nothing
+        {
+            "control": {"lr": 0.5, "inputs": "raw"},
+            "treatment": {"lr": 0.5, "inputs": "standardized"},
+        },  # another killing rate
+        {
+            "control": {"lr": 0.8, "clip_grad_norm": None, "momentum": 0},
+            "treatment": {"lr": 0.8, "inputs": "standardized", "momentum": 0.0},
+        },
+        {
+            "control": {"clip_grad_norm": 8.0},
+            "treatment": {"clip_grad_norm": 8.0, "inputs": "standardized"},
+        },  # a limit that clips nothing
     ],
 )
 def test_design_catalogue_right_answers_earn_the_points(experiment):
@@ -300,13 +314,27 @@ def test_design_catalogue_right_answers_earn_the_points(experiment):
         ({"control": {"lr": 0.8}, "treatment": {"lr": 0.2}}, "both explanations predict fewer deaths at a lower rate"),
         ({"control": {}, "treatment": {"clip_grad_norm": 2.0}}, "clipping makes the largest steps smaller"),
         ({"control": {}, "treatment": {"momentum": 0.9, "lr": 0.8}}, "momentum changes the size and the noise"),
-        ({"control": {}, "treatment": {"lr": 0.2, "inputs": "standardized"}}, "cannot tell which change made the difference"),
-        ({"control": {"lr": 0.2}, "treatment": {"lr": 0.2, "inputs": "standardized"}}, "a rate at which raw inputs already keep"),
+        (
+            {"control": {}, "treatment": {"lr": 0.2, "inputs": "standardized"}},
+            "cannot tell which change made the difference",
+        ),
+        (
+            {"control": {"lr": 0.2}, "treatment": {"lr": 0.2, "inputs": "standardized"}},
+            "a rate at which raw inputs already keep",
+        ),
         ({"control": {"lr": 0.05}, "treatment": {"lr": 0.05, "inputs": "standardized"}}, "both predict no deaths"),
         ({"control": {"lr": 3.0}, "treatment": {"lr": 3.0, "inputs": "standardized"}}, "above the baseline's rate"),
-        ({"control": {"clip_grad_norm": 2.0}, "treatment": {"clip_grad_norm": 2.0, "inputs": "standardized"}}, "already keeps (part of)"),
-        ({"control": {"momentum": 0.9, "lr": 0.08}, "treatment": {"momentum": 0.9, "lr": 0.08, "inputs": "standardized"}},
-         "changes the effective step"),
+        (
+            {"control": {"clip_grad_norm": 2.0}, "treatment": {"clip_grad_norm": 2.0, "inputs": "standardized"}},
+            "already keeps (part of)",
+        ),
+        (
+            {
+                "control": {"momentum": 0.9, "lr": 0.08},
+                "treatment": {"momentum": 0.9, "lr": 0.08, "inputs": "standardized"},
+            },
+            "changes the effective step",
+        ),
     ],
 )
 def test_design_catalogue_wrong_answers_lose_the_points_with_a_hint(experiment, words):
@@ -334,7 +362,7 @@ def test_design_public_check_passes_any_well_formed_answer(experiment, capsys):
         (None, "not answered yet"),
         ("lr", "not a dict"),
         ([{"lr": 0.8}, {"lr": 0.2}], "not a dict"),
-        ({"control": {"lr": 0.8}}, 'exactly two arms'),
+        ({"control": {"lr": 0.8}}, "exactly two arms"),
         ({"control": {"lr": 0.8}, "treatment": {"lr": 0.2}, "placebo": {}}, "exactly two arms"),
         ({"control": {"seed": 3}, "treatment": {}}, "settings this experiment cannot run"),
         ({"control": ("lr", 0.8), "treatment": {}}, "not a dict of settings"),

@@ -300,10 +300,10 @@ def _agreeable(x, *args):
 
 CHECKS = {"relu": check_relu, "relu_grad": check_relu_grad, "leaky_relu": check_leaky_relu, "elu": check_elu}
 WITH_DEFAULT = {  # a signature each check can call
-    "relu": lambda f: (lambda x: f(x)),
-    "relu_grad": lambda f: (lambda x: f(x)),
-    "leaky_relu": lambda f: (lambda x, slope=0.01: f(x, slope)),
-    "elu": lambda f: (lambda x, alpha=1.0: f(x, alpha)),
+    "relu": lambda f: lambda x: f(x),
+    "relu_grad": lambda f: lambda x: f(x),
+    "leaky_relu": lambda f: lambda x, slope=0.01: f(x, slope),
+    "elu": lambda f: lambda x, alpha=1.0: f(x, alpha),
 }
 
 
@@ -342,6 +342,7 @@ def _relu_alias():
 def _relu_wrapper(x):
     def helper(t):
         return F.relu(t)
+
     return helper(x)
 
 
@@ -392,7 +393,9 @@ REFERENCE_CALLS = [
 ]
 
 
-@pytest.mark.parametrize("exercise, answer", REFERENCE_CALLS, ids=[f"{e}-{i}" for i, (e, _) in enumerate(REFERENCE_CALLS)])
+@pytest.mark.parametrize(
+    "exercise, answer", REFERENCE_CALLS, ids=[f"{e}-{i}" for i, (e, _) in enumerate(REFERENCE_CALLS)]
+)
 def test_the_reference_under_any_name_fails(exercise, answer):
     with pytest.raises(AssertionError, match="which computes the answer it is checked against"):
         CHECKS[exercise](answer)
@@ -403,49 +406,62 @@ PRELUDE = "from deadrelu.checks.relu_math import check_unit_set"
 
 
 def graded(relu, leaky):
-    return run_graded_cell("01_relu_math", "test_zero_gradient_units",
-                           {"ZERO_GRADIENT_RELU": relu, "ZERO_GRADIENT_LEAKY": leaky}, prelude=PRELUDE)
+    return run_graded_cell(
+        "01_relu_math",
+        "test_zero_gradient_units",
+        {"ZERO_GRADIENT_RELU": relu, "ZERO_GRADIENT_LEAKY": leaky},
+        prelude=PRELUDE,
+    )
 
 
-@pytest.mark.parametrize("relu, leaky", [
-    ({1, 2, 4}, {4}),
-    ([4, 2, 1], [4]),
-    ((1, 2, 4), (4,)),
-    (frozenset({1, 2, 4}), frozenset({4})),
-])
+@pytest.mark.parametrize(
+    "relu, leaky",
+    [
+        ({1, 2, 4}, {4}),
+        ([4, 2, 1], [4]),
+        ((1, 2, 4), (4,)),
+        (frozenset({1, 2, 4}), frozenset({4})),
+    ],
+)
 def test_zero_gradient_prediction_accepts_the_key_in_any_collection(relu, leaky):
     assert graded(relu, leaky) is None
 
 
-@pytest.mark.parametrize("relu, leaky, hint", [
-    ({1, 2, 3, 4}, {4}, "negative on average can still fire on one example"),
-    ({1, 3}, {4}, "decide example by example"),
-    ({1, 4}, {4}, "pre-activation of exactly 0"),
-    ({1, 2}, {4}, "zero gradient does not mean dead"),
-    ({1}, {4}, "pre-activation of exactly 0"),
-    ({0, 1, 2, 4}, {4}, "only a zero factor in the chain rule stops it"),
-    ({2, 4}, {4}, "negative on every example"),
-    ({1, 2, 4}, {1, 2, 4}, "slope for z <= 0 is 0.01, not 0"),
-    ({1, 2, 4}, {2, 4}, "PyTorch uses it at z = 0 too"),
-    ({1, 2, 4}, set(), "changes f'(z), not dL/dh"),
-    ({1, 2, 4}, {0, 4}, "only a zero factor in the chain rule stops it"),
-])
+@pytest.mark.parametrize(
+    "relu, leaky, hint",
+    [
+        ({1, 2, 3, 4}, {4}, "negative on average can still fire on one example"),
+        ({1, 3}, {4}, "decide example by example"),
+        ({1, 4}, {4}, "pre-activation of exactly 0"),
+        ({1, 2}, {4}, "zero gradient does not mean dead"),
+        ({1}, {4}, "pre-activation of exactly 0"),
+        ({0, 1, 2, 4}, {4}, "only a zero factor in the chain rule stops it"),
+        ({2, 4}, {4}, "negative on every example"),
+        ({1, 2, 4}, {1, 2, 4}, "slope for z <= 0 is 0.01, not 0"),
+        ({1, 2, 4}, {2, 4}, "PyTorch uses it at z = 0 too"),
+        ({1, 2, 4}, set(), "changes f'(z), not dL/dh"),
+        ({1, 2, 4}, {0, 4}, "only a zero factor in the chain rule stops it"),
+    ],
+)
 def test_zero_gradient_prediction_rejects_misconceptions_with_a_hint(relu, leaky, hint):
     message = graded(relu, leaky)
     assert message is not None and hint in message, message
 
 
-@pytest.mark.parametrize("relu, words", [
-    (None, "not answered yet"),
-    ("1, 2, 4", "not a set of unit numbers"),
-    ({"1", "2"}, "not a unit number"),
-    ({1.0, 2.0}, "not a unit number"),
-    ({True}, "not a unit number"),
-    ({1, 5}, "units 0 to 4 only"),
-    ([1, 1, 2], "names a unit twice"),
-    ({1: True}, "not a set of unit numbers"),
-    (3, "not a set of unit numbers"),
-])
+@pytest.mark.parametrize(
+    "relu, words",
+    [
+        (None, "not answered yet"),
+        ("1, 2, 4", "not a set of unit numbers"),
+        ({"1", "2"}, "not a unit number"),
+        ({1.0, 2.0}, "not a unit number"),
+        ({True}, "not a unit number"),
+        ({1, 5}, "units 0 to 4 only"),
+        ([1, 1, 2], "names a unit twice"),
+        ({1: True}, "not a set of unit numbers"),
+        (3, "not a set of unit numbers"),
+    ],
+)
 def test_zero_gradient_prediction_form_is_checked_publicly(relu, words):
     message = graded(relu, {4})
     assert message is not None and words in message, message

@@ -65,7 +65,7 @@ def recycle_kaiming_loop(incoming, outgoing, units, optimizer=None, generator=No
 def recycle_init_uniform(incoming, outgoing, units, optimizer=None, generator=None):
     fan_in = incoming.weight.shape[1]
     fresh = torch.empty(len(units), fan_in)
-    nn.init.uniform_(fresh, -fan_in**-0.5, fan_in**-0.5, generator=generator)
+    nn.init.uniform_(fresh, -(fan_in**-0.5), fan_in**-0.5, generator=generator)
     with torch.no_grad():
         incoming.weight[units] = fresh
     _finish(incoming, outgoing, units, optimizer)
@@ -76,7 +76,9 @@ def recycle_tensor_uniform_(incoming, outgoing, units, optimizer=None, generator
 
     bound = 1 / math.sqrt(incoming.in_features)
     with torch.no_grad():
-        incoming.weight[units] = torch.empty(len(units), incoming.in_features).uniform_(-bound, bound, generator=generator)
+        incoming.weight[units] = torch.empty(len(units), incoming.in_features).uniform_(
+            -bound, bound, generator=generator
+        )
         incoming.bias.index_fill_(0, units, 0.0)
         outgoing.weight.index_fill_(1, units, 0.0)
     _reset_state(optimizer, [(incoming.weight, 0), (incoming.bias, 0), (outgoing.weight, 1)], units)
@@ -93,7 +95,10 @@ def test_the_statistical_test_of_the_draws_cannot_flake():
     (its limits lie 6 or more standard errors from the expected values; see the check module)."""
     for seed in range(300):
         torch.manual_seed(seed)
-        incoming, outgoing = nn.Linear(checks._FAN_IN, checks._LAYER_UNITS), nn.Linear(checks._LAYER_UNITS, checks._NEXT_OUTPUTS)
+        incoming, outgoing = (
+            nn.Linear(checks._FAN_IN, checks._LAYER_UNITS),
+            nn.Linear(checks._LAYER_UNITS, checks._NEXT_OUTPUTS),
+        )
         units = torch.arange(checks._LAYER_UNITS)[torch.arange(checks._LAYER_UNITS) % 5 != 0]
         recycle_reference(incoming, outgoing, units, None, torch.Generator().manual_seed(seed))
         draws = incoming.weight.detach()[units].flatten().double()
@@ -117,7 +122,9 @@ def with_rows(draw):
 
 
 def uniform(bound):
-    return lambda incoming, outgoing, n, g: (torch.rand(n, incoming.in_features, generator=g) * 2 - 1) * bound(incoming, outgoing)
+    return lambda incoming, outgoing, n, g: (
+        (torch.rand(n, incoming.in_features, generator=g) * 2 - 1) * bound(incoming, outgoing)
+    )
 
 
 def wrong_zero_incoming(incoming, outgoing, units, optimizer=None, generator=None):
@@ -252,14 +259,30 @@ def wrong_index_error(incoming, outgoing, units, optimizer=None, generator=None)
         (with_rows(uniform(lambda i, o: (6 / i.in_features) ** 0.5)), "He-uniform bound"),
         (with_rows(uniform(lambda i, o: (6 / (i.in_features + i.out_features)) ** 0.5)), "Glorot bound"),
         (with_rows(uniform(lambda i, o: 0.5 / i.in_features**0.5)), "never come near the bound"),
-        (with_rows(lambda i, o, n, g: torch.randn(n, i.in_features, generator=g) / i.in_features**0.5), "unbounded (normal) draw"),
+        (
+            with_rows(lambda i, o, n, g: torch.randn(n, i.in_features, generator=g) / i.in_features**0.5),
+            "unbounded (normal) draw",
+        ),
         (with_rows(lambda i, o, n, g: torch.rand(n, i.in_features, generator=g) / i.in_features**0.5), "one-sided"),
-        (with_rows(lambda i, o, n, g: torch.clamp(torch.randn(n, i.in_features, generator=g), -1, 1) / i.in_features**0.5), "not spread evenly"),
-        (with_rows(lambda i, o, n, g: torch.sign(torch.rand(n, i.in_features, generator=g) - 0.5) / i.in_features**0.5), "not spread evenly"),
+        (
+            with_rows(
+                lambda i, o, n, g: torch.clamp(torch.randn(n, i.in_features, generator=g), -1, 1) / i.in_features**0.5
+            ),
+            "not spread evenly",
+        ),
+        (
+            with_rows(
+                lambda i, o, n, g: torch.sign(torch.rand(n, i.in_features, generator=g) - 0.5) / i.in_features**0.5
+            ),
+            "not spread evenly",
+        ),
         # the generator
         (wrong_fresh_linear, "global random number generator"),
         (wrong_reset_parameters_copy, "global random number generator"),
-        (with_rows(lambda i, o, n, g: (torch.rand(n, i.in_features) * 2 - 1) / i.in_features**0.5), "global random number generator"),
+        (
+            with_rows(lambda i, o, n, g: (torch.rand(n, i.in_features) * 2 - 1) / i.in_features**0.5),
+            "global random number generator",
+        ),
         (wrong_own_generator, "ignores the generator it is given"),
         # the package's implementation or a check module's helper, called from the answer
         (wrong_calls_package_draw, "calls the course's `_fresh_rows`"),

@@ -73,8 +73,10 @@ def test_a_claim_that_stops_holding_fails_the_notebook_run_with_its_words(tmp_pa
     notebook.metadata["kernelspec"] = {"name": "deadrelu", "display_name": "Python 3 (deadrelu)", "language": "python"}
     notebook.cells = [
         nbformat.v4.new_markdown_cell("The first layer loses between 25 and 65 % of its units."),
-        nbformat.v4.new_code_cell("from deadrelu.claims import claim\n"
-                                  "claim('the first layer loses between 25 and 65 % of its units', 12.0, between=(25, 65), unit='%')"),
+        nbformat.v4.new_code_cell(
+            "from deadrelu.claims import claim\n"
+            "claim('the first layer loses between 25 and 65 % of its units', 12.0, between=(25, 65), unit='%')"
+        ),
         nbformat.v4.new_code_cell("print('never reached')"),
     ]
     path = tmp_path / "drifted.ipynb"

@@ -28,7 +28,9 @@ def test_utility_follows_the_formula_and_hooks_ignore_eval_mode():
         model.eval()
         model(X * 100)  # an evaluation pass must not be recorded
         cbp(2, model, None)
-        torch.testing.assert_close(cbp.utility["1"], 0.99 * expected + 0.01 * h.detach().abs().mean(0) * model[2].weight.detach().abs().sum(0))
+        torch.testing.assert_close(
+            cbp.utility["1"], 0.99 * expected + 0.01 * h.detach().abs().mean(0) * model[2].weight.detach().abs().sum(0)
+        )
     assert cbp._handles == []
 
 

@@ -19,14 +19,17 @@ def code_of(assignment):
 @pytest.mark.parametrize("assignment", EXPERIMENT_NOTEBOOKS)
 def test_every_experiment_notebook_checks_the_results_its_prose_states(assignment):
     claims = len(CLAIM_CALL.findall(code_of(assignment)))
-    assert claims >= 20, f"{assignment} checks {claims} claims; every result its prose states is a claim (deadrelu.claims)"
+    assert claims >= 20, (
+        f"{assignment} checks {claims} claims; every result its prose states is a claim (deadrelu.claims)"
+    )
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_only_the_one_noisy_step_lesson_trains_on_a_short_batch(assignment):
     uses_short_batches = "drop_last=False" in code_of(assignment)
     assert uses_short_batches == assignment.startswith("02_"), (
-        f"{assignment}: only notebook 02's 'one noisy step' lesson may train on a batch smaller than its batch size")
+        f"{assignment}: only notebook 02's 'one noisy step' lesson may train on a batch smaller than its batch size"
+    )
 
 
 def test_the_capstone_step_budget_counts_the_digits_training_split():

@@ -150,4 +150,6 @@ def test_standardized_digits_are_centred_with_training_statistics_only():
     expected_test = (plain.X_test - plain.X_train.mean(dim=0)) / torch.where(constant, 1.0, plain.X_train.std(dim=0))
     assert torch.allclose(standard.X_test, expected_test, atol=1e-5)  # the test set uses the training set's statistics
     images = load_digits_split(standardized=True, images=True, seed=0)
-    assert images.X_train.shape[1:] == (1, 8, 8) and torch.equal(images.X_train.reshape(len(images.X_train), -1), standard.X_train)
+    assert images.X_train.shape[1:] == (1, 8, 8) and torch.equal(
+        images.X_train.reshape(len(images.X_train), -1), standard.X_train
+    )

@@ -24,7 +24,9 @@ PINS = writer["pinned_requirements"]((ROOT / "requirements.txt").read_text())
 
 def test_environment_yml_is_generated_from_requirements_txt():
     expected = writer["render_environment_yml"]((ROOT / "requirements.txt").read_text())
-    assert (ROOT / "environment.yml").read_text() == expected, "run `make environment.yml` after editing requirements.txt"
+    assert (ROOT / "environment.yml").read_text() == expected, (
+        "run `make environment.yml` after editing requirements.txt"
+    )
 
 
 def test_environment_yml_and_requirements_txt_pin_the_same_versions():
@@ -54,7 +56,11 @@ def test_torch_is_the_cpu_build():
 
 
 def test_named_kernel_runs_this_environment():
-    listed = json.loads(subprocess.run([str(BIN / "jupyter"), "kernelspec", "list", "--json"], capture_output=True, text=True, check=True).stdout)
+    listed = json.loads(
+        subprocess.run(
+            [str(BIN / "jupyter"), "kernelspec", "list", "--json"], capture_output=True, text=True, check=True
+        ).stdout
+    )
     spec = listed["kernelspecs"]["deadrelu"]["spec"]
     assert os.path.realpath(spec["argv"][0]) == os.path.realpath(BIN / "python")
 
@@ -78,7 +84,10 @@ def test_make_lab_serves_the_course_with_kernel_and_nbgrader():
     lab_args = f"--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={port} --IdentityProvider.token={token}"
     process = subprocess.Popen(
         ["make", "--no-print-directory", "lab", f"LAB_ARGS={lab_args}"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:

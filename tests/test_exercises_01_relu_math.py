@@ -17,8 +17,7 @@ CORRECT_ALTERNATIVES = {
     "relu_grad": "def relu_grad(x):\n    return torch.heaviside(x, torch.zeros_like(x))",
     "leaky_relu": "def leaky_relu(x, slope=0.01):\n    return torch.maximum(x, slope * x)",
     "elu": (
-        "def elu(x, alpha=1.0):\n"
-        "    return torch.clamp(x, min=0) + alpha * (torch.exp(torch.clamp(x, max=0)) - 1)"
+        "def elu(x, alpha=1.0):\n    return torch.clamp(x, min=0) + alpha * (torch.exp(torch.clamp(x, max=0)) - 1)"
     ),
     "zero_gradient_units": "ZERO_GRADIENT_RELU = [4, 2, 1]\nZERO_GRADIENT_LEAKY = (4,)",
 }
@@ -45,6 +44,6 @@ WRONG_ANSWERS = {
 }
 
 
-graded, test_correct_alternatives_earn_every_point, test_wrong_answer_loses_its_points_with_a_hint = exercise_round_trip(
-    ASSIGNMENT, CORRECT_ALTERNATIVES, WRONG_ANSWERS
+graded, test_correct_alternatives_earn_every_point, test_wrong_answer_loses_its_points_with_a_hint = (
+    exercise_round_trip(ASSIGNMENT, CORRECT_ALTERNATIVES, WRONG_ANSWERS)
 )

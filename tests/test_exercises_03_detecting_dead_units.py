@@ -84,8 +84,8 @@ WRONG_ANSWERS = {
 }
 
 
-graded, test_correct_alternatives_earn_every_point, test_wrong_answer_loses_its_points_with_a_hint = exercise_round_trip(
-    ASSIGNMENT, CORRECT_ALTERNATIVES, WRONG_ANSWERS, students=("erin", "frank")
+graded, test_correct_alternatives_earn_every_point, test_wrong_answer_loses_its_points_with_a_hint = (
+    exercise_round_trip(ASSIGNMENT, CORRECT_ALTERNATIVES, WRONG_ANSWERS, students=("erin", "frank"))
 )
 
 
@@ -112,7 +112,9 @@ MEASURES_WITH_GRADIENTS = (
 @pytest.fixture(scope="module")
 def graded_with_gradients(graded):
     student_version = graded.root / "course" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    graded.submit("grace", ASSIGNMENT, with_answers(student_version, {"dead_units_with_hooks": MEASURES_WITH_GRADIENTS}))
+    graded.submit(
+        "grace", ASSIGNMENT, with_answers(student_version, {"dead_units_with_hooks": MEASURES_WITH_GRADIENTS})
+    )
     graded.autograde(ASSIGNMENT)
     return graded
 
@@ -120,5 +122,7 @@ def graded_with_gradients(graded):
 def test_measuring_with_gradients_enabled_loses_its_points_with_a_hint(graded_with_gradients):
     score, maximum = graded_with_gradients.scores("grace", ASSIGNMENT)["test_dead_units_with_hooks"]
     assert maximum > 0 and score == 0, f"measuring with gradients enabled kept {score} of {maximum} points"
-    messages = error_messages(graded_with_gradients.autograded_notebook("grace", ASSIGNMENT), "test_dead_units_with_hooks")
+    messages = error_messages(
+        graded_with_gradients.autograded_notebook("grace", ASSIGNMENT), "test_dead_units_with_hooks"
+    )
     assert any("nothing calls backward, so no gradients are involved" in message for message in messages), messages

@@ -55,6 +55,6 @@ WRONG_ANSWERS = {
 }
 
 
-graded, test_correct_alternatives_earn_every_point, test_wrong_answer_loses_its_points_with_a_hint = exercise_round_trip(
-    ASSIGNMENT, CORRECT_ALTERNATIVES, WRONG_ANSWERS
+graded, test_correct_alternatives_earn_every_point, test_wrong_answer_loses_its_points_with_a_hint = (
+    exercise_round_trip(ASSIGNMENT, CORRECT_ALTERNATIVES, WRONG_ANSWERS)
 )

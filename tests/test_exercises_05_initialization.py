@@ -15,8 +15,7 @@ ASSIGNMENT = "05_initialization"
 CORRECT_ALTERNATIVES = {
     # predict, then measure: whole orders of magnitude are close enough
     "predictions_at_depth_30": (
-        'PREDICTED_LOG10_STD = {"default": -12, "xavier_normal": -4.5, "he_normal": 0}\n'
-        'MOST_DEAD_AT_LAYER_30 = "same"'
+        'PREDICTED_LOG10_STD = {"default": -12, "xavier_normal": -4.5, "he_normal": 0}\nMOST_DEAD_AT_LAYER_30 = "same"'
     ),
     "he_normal_": (
         "def he_normal_(weight, generator=None):\n"
@@ -76,6 +75,6 @@ WRONG_ANSWERS = {
 }
 
 
-graded, test_correct_alternatives_earn_every_point, test_wrong_answer_loses_its_points_with_a_hint = exercise_round_trip(
-    ASSIGNMENT, CORRECT_ALTERNATIVES, WRONG_ANSWERS, students=("erin", "frank")
+graded, test_correct_alternatives_earn_every_point, test_wrong_answer_loses_its_points_with_a_hint = (
+    exercise_round_trip(ASSIGNMENT, CORRECT_ALTERNATIVES, WRONG_ANSWERS, students=("erin", "frank"))
 )

@@ -18,7 +18,7 @@ CORRECT_ALTERNATIVES = {
         'log_experiment(LOG, "three fixes", three)\n'
         'for knob in ("inputs", "lr", "bias_init"):\n'
         '    log_experiment(LOG, f"three fixes but {knob} back", {**three, knob: BROKEN_CONFIG[knob]})\n'
-        'Table(LOG)'
+        "Table(LOG)"
     ),
     # a list instead of a set, in another order
     "diagnosis": 'DIAGNOSIS = ["negative bias initialization", "inputs not scaled", "learning rate too high"]',
@@ -73,6 +73,10 @@ def test_wrong_or_seed_lucky_answers_lose_their_points(graded, test_cell):
 def test_the_seed_lucky_fix_does_pass_the_public_check_on_seed_0(graded):
     """The point of fresh seeds: the wrong fix above looks fine on the notebook's own seed."""
     notebook = graded.autograded_notebook("dave", ASSIGNMENT)
-    cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_fixed_config_learns_on_fresh_seeds")
+    cell = next(
+        c
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "test_fixed_config_learns_on_fresh_seeds"
+    )
     printed = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
     assert "FIXED_CONFIG meets the bar on seed 0" in printed

@@ -3,14 +3,28 @@
 import pytest
 
 from deadrelu.data import load_digits_split
-from deadrelu.experiments import (RunResult, accuracy_percent, dead_percent, dormant_percent, finished, remedy_row,
-                                  run_seeds, summary_row)
+from deadrelu.experiments import (
+    RunResult,
+    accuracy_percent,
+    dead_percent,
+    dormant_percent,
+    finished,
+    remedy_row,
+    run_seeds,
+    summary_row,
+)
 from deadrelu.models import make_mlp
 
 
 def result(seed, dead, accuracy, diverged=False, dormant=None):
-    return RunResult(seed=seed, layers=["1", "3"], dead_fraction=dead, dormant_fraction=dormant or dead,
-                     test_accuracy=accuracy, diverged=diverged)
+    return RunResult(
+        seed=seed,
+        layers=["1", "3"],
+        dead_fraction=dead,
+        dormant_fraction=dormant or dead,
+        test_accuracy=accuracy,
+        diverged=diverged,
+    )
 
 
 def test_per_seed_values_in_percent_and_in_seed_order():
@@ -37,10 +51,20 @@ def test_all_diverged_reads_diverged_not_a_number():
 
 def test_run_seeds_marks_a_diverged_run_and_remedy_row_counts_steps_of_finished_runs_only():
     digits = load_digits_split(seed=0)
-    runs = run_seeds(lambda s: make_mlp((64, 32, 32, 10), seed=s), digits, seeds=(0, 1), progress=False, lr=1e6, steps=200)
+    runs = run_seeds(
+        lambda s: make_mlp((64, 32, 32, 10), seed=s), digits, seeds=(0, 1), progress=False, lr=1e6, steps=200
+    )
     assert all(r.diverged for r in runs)
     row = remedy_row(runs, target_accuracy=0.5)
     assert row["steps to 50% test acc."] == "never" and row["seeds"] == "2 (2 diverged)"
-    healthy = run_seeds(lambda s: make_mlp((64, 16, 10), seed=s), digits, seeds=(0,), progress=False, lr=0.2, epochs=3,
-                        batch_size=32, eval_every=20)
+    healthy = run_seeds(
+        lambda s: make_mlp((64, 16, 10), seed=s),
+        digits,
+        seeds=(0,),
+        progress=False,
+        lr=0.2,
+        epochs=3,
+        batch_size=32,
+        eval_every=20,
+    )
     assert not healthy[0].diverged and remedy_row(healthy, 0.5)["seeds"] == 1

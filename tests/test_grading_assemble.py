@@ -41,16 +41,24 @@ def test_repairs_are_listed_and_tests_come_from_the_source():
     assert "a second cell with the answer id 'relu'" in text
     graded_ids = grade_ids(graded)
     assert graded_ids.count("test_elu") == 1 and graded_ids.index("test_elu") == graded_ids.index("elu") + 1
-    assert graded.cells[graded_ids.index("test_relu")].source == source.cells[grade_ids(source).index("test_relu")].source
+    assert (
+        graded.cells[graded_ids.index("test_relu")].source == source.cells[grade_ids(source).index("test_relu")].source
+    )
     assert "points" not in graded.cells[graded_ids.index("leaky_relu")].metadata["nbgrader"]
     assert len({c.id for c in graded.cells}) == len(graded.cells)
 
 
-@pytest.mark.parametrize("content, reason", [
-    (b'{"cells": [', "not a valid notebook"),
-    (b"\xff\xfe garbage", "not UTF-8"),
-    (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "widget", "source": ""}]}', "missing an expected key: metadata"),
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b'{"cells": [', "not a valid notebook"),
+        (b"\xff\xfe garbage", "not UTF-8"),
+        (
+            b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "widget", "source": ""}]}',
+            "missing an expected key: metadata",
+        ),
+    ],
+)
 def test_unreadable_submissions_say_why(tmp_path, content, reason):
     path = tmp_path / "01_relu_math.ipynb"
     path.write_bytes(content)

@@ -17,8 +17,13 @@ def _one_test_assignment(folder, test_source):
     notebook.metadata["kernelspec"] = {"name": "deadrelu", "display_name": "Python 3 (deadrelu)", "language": "python"}
     cell = nbformat.v4.new_code_cell(test_source)
     cell.metadata["nbgrader"] = {
-        "grade": True, "grade_id": "test_warns", "locked": True, "points": 1,
-        "schema_version": 3, "solution": False, "task": False,
+        "grade": True,
+        "grade_id": "test_warns",
+        "locked": True,
+        "points": 1,
+        "schema_version": 3,
+        "solution": False,
+        "task": False,
     }
     notebook.cells = [cell]
     (folder / "warn").mkdir(parents=True)
@@ -28,7 +33,9 @@ def _one_test_assignment(folder, test_source):
 
 def test_pytorch_warning_on_stderr_does_not_zero_a_test_cell(tmp_path):
     # torch.tensor(tensor) emits a UserWarning on stderr; the test itself passes.
-    source = _one_test_assignment(tmp_path / "source", "import torch\ncopy = torch.tensor(torch.ones(2))\nassert copy.sum() == 2")
+    source = _one_test_assignment(
+        tmp_path / "source", "import torch\ncopy = torch.tensor(torch.ones(2))\nassert copy.sum() == 2"
+    )
     course = ScratchCourse(tmp_path / "course", assignments=["warn"], source=source)
     course.release()
     course.submit("erin", "warn", course.root / "course" / "warn" / "warn.ipynb")
@@ -44,7 +51,9 @@ def test_pytorch_warning_on_stderr_does_not_zero_a_test_cell(tmp_path):
 
 
 def _validate(path):
-    return subprocess.run([str(BIN / "nbgrader"), "validate", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [str(BIN / "nbgrader"), "validate", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_validate_passes_the_solution_and_fails_the_untouched_student_version():

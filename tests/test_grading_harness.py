@@ -16,7 +16,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -36,8 +35,11 @@ SOLUTION = REPO / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
 STUDENT_VERSION = REPO / "course" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
 # the graded test cells of 01 in notebook order, and their points (read from the source, so
 # that a new exercise in 01 does not need this file edited)
-_GRADED = [cell.metadata["nbgrader"] for cell in nbformat.read(SOLUTION, as_version=4).cells
-           if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"].get("solution")]
+_GRADED = [
+    cell.metadata["nbgrader"]
+    for cell in nbformat.read(SOLUTION, as_version=4).cells
+    if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"].get("solution")
+]
 TESTS = [meta["grade_id"] for meta in _GRADED]
 POINTS = sum(meta["points"] for meta in _GRADED)
 assert TESTS[:4] == ["test_relu", "test_relu_grad", "test_leaky_relu", "test_elu"], TESTS
@@ -50,7 +52,9 @@ def solution_answers():
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
             answers[meta["grade_id"]] = "\n".join(
-                line for line in cell.source.split("\n") if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+                line
+                for line in cell.source.split("\n")
+                if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
             )
     return answers
 
@@ -131,8 +135,12 @@ def hostile_class(folder, listener, outside):
         "except OSError:\n"
         "    pass\n" + WRONG_RELU
     )
-    write_targets = [outside / "written-by-student.txt", REPO / "autograder" / "written-by-student.txt",
-                     Path(os.path.expanduser("~")) / "written-by-student.txt", folder / "good" / "written-by-student.txt"]
+    write_targets = [
+        outside / "written-by-student.txt",
+        REPO / "autograder" / "written-by-student.txt",
+        Path(os.path.expanduser("~")) / "written-by-student.txt",
+        folder / "good" / "written-by-student.txt",
+    ]
     write_code = (
         f"for _path in {json.dumps([str(p) for p in write_targets])}:\n"
         "    try:\n"
@@ -155,23 +163,41 @@ def hostile_class(folder, listener, outside):
         # 1. a loop that never ends inside a function a test calls: interrupted, the rest runs on
         "endless_loop": solved(leaky_relu="def leaky_relu(x, slope=0.01):\n    while True:\n        pass\n"),
         # 2. a loop that swallows the interrupt: the kernel is stopped, later tests lose their points
-        "ignores_interrupt": solved(elu=ELU + "\nimport time\nwhile True:\n    try:\n        time.sleep(1)\n    except KeyboardInterrupt:\n        pass\n"),
+        "ignores_interrupt": solved(
+            elu=ELU
+            + "\nimport time\nwhile True:\n    try:\n        time.sleep(1)\n    except KeyboardInterrupt:\n        pass\n"
+        ),
         # 3. memory hog: stopped by the address-space limit (MemoryError), not by the machine
         "memory_hog": solved(relu_grad="_hog = []\nwhile True:\n    _hog.append(bytearray(256 * 2**20))\n"),
         # 4. kernel crash
         "kernel_crash": solved(leaky_relu="import os\nos._exit(1)\n"),
         # 5. signals its parent (the grading run, without a sandbox)
-        "kills_parent": solved(elu="import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nprint('still running')\n"),
+        "kills_parent": solved(
+            elu="import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nprint('still running')\n"
+        ),
         # 6. huge output
-        "huge_output": solved(relu=RELU + "\nprint('x' * 30_000_000)\nfor _ in range(20000):\n    print('spam ' * 20)\n"),
+        "huge_output": solved(
+            relu=RELU + "\nprint('x' * 30_000_000)\nfor _ in range(20000):\n    print('spam ' * 20)\n"
+        ),
         # 14. monkeypatching the public check to pass a wrong answer
-        "patches_check": solved(relu=WRONG_RELU + "import deadrelu.checks.relu_math as _m\n_m.check_relu = lambda *a, **k: None\ncheck_relu = lambda *a, **k: None\n"),
+        "patches_check": solved(
+            relu=WRONG_RELU
+            + "import deadrelu.checks.relu_math as _m\n_m.check_relu = lambda *a, **k: None\ncheck_relu = lambda *a, **k: None\n"
+        ),
         # 15. monkeypatching the assert helpers
-        "patches_asserts": solved(leaky_relu=WRONG_LEAKY + "import torch\ntorch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\ntorch.testing.assert_close = lambda *a, **k: None\n"),
+        "patches_asserts": solved(
+            leaky_relu=WRONG_LEAKY
+            + "import torch\ntorch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\ntorch.testing.assert_close = lambda *a, **k: None\n"
+        ),
         # 16. rewriting the test cells as they run
-        "rewrites_tests": solved(elu=WRONG_ELU + "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n"),
+        "rewrites_tests": solved(
+            elu=WRONG_ELU + "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n"
+        ),
         # 17. replacing the grader's own probe
-        "fakes_probe": solved(elu=WRONG_ELU + "import sys, types\n_fake = types.ModuleType('_grader_probe')\n_fake.probe = lambda nonce: ('', 'x')\nsys.modules['_grader_probe'] = _fake\ncheck_elu = lambda *a, **k: None\n"),
+        "fakes_probe": solved(
+            elu=WRONG_ELU
+            + "import sys, types\n_fake = types.ModuleType('_grader_probe')\n_fake.probe = lambda nonce: ('', 'x')\nsys.modules['_grader_probe'] = _fake\ncheck_elu = lambda *a, **k: None\n"
+        ),
         # 18. reading hidden tests, solutions, the gradebook, other students' work
         "reads_secrets": solved(relu=read_code),
         # 19. writing outside its folder
@@ -181,12 +207,15 @@ def hostile_class(folder, listener, outside):
         # 21. printing the hidden tests that already ran (IPython keeps every cell in `In`)
         "prints_history": solved(elu=ELU + "\nprint('\\n'.join(In))\n"),
         # 22. warnings and stderr must not cost points
-        "warns_on_stderr": solved(relu=(
-            "import sys, warnings\n\n"
-            "def relu(x):\n"
-            "    warnings.warn('relu: a UserWarning on stderr')\n"
-            "    sys.stderr.write('noise on stderr\\n')\n"
-            "    return torch.clamp(x, min=0)\n")),
+        "warns_on_stderr": solved(
+            relu=(
+                "import sys, warnings\n\n"
+                "def relu(x):\n"
+                "    warnings.warn('relu: a UserWarning on stderr')\n"
+                "    sys.stderr.write('noise on stderr\\n')\n"
+                "    return torch.clamp(x, min=0)\n"
+            )
+        ),
     }
     # 7. a deleted test cell
     notebook = solved(relu_grad="def relu_grad(x):\n    return (x >= 0).to(x.dtype)  # wrong at 0\n")
@@ -232,11 +261,27 @@ def hostile_class(folder, listener, outside):
 
 
 def run_grader(submissions, out, gradebook, jobs=2):
-    args = grading.build_parser().parse_args([
-        str(submissions), "--out", str(out), "--gradebook", str(gradebook), "--jobs", str(jobs),
-        "--require-sandbox", "--cell-timeout", str(CELL_TIMEOUT), "--interrupt-grace", "5",
-        "--memory", "3GiB", "--output-limit", "200kB", "--quiet",
-    ])
+    args = grading.build_parser().parse_args(
+        [
+            str(submissions),
+            "--out",
+            str(out),
+            "--gradebook",
+            str(gradebook),
+            "--jobs",
+            str(jobs),
+            "--require-sandbox",
+            "--cell-timeout",
+            str(CELL_TIMEOUT),
+            "--interrupt-grace",
+            "5",
+            "--memory",
+            "3GiB",
+            "--output-limit",
+            "200kB",
+            "--quiet",
+        ]
+    )
     status, _ = grading.grade(args)
     with open(out / "test_results.csv") as handle:
         rows = list(csv.DictReader(handle))
@@ -269,9 +314,18 @@ def graded_class(tmp_path_factory):
         MEASUREMENTS["hostile class graded (24 notebooks, 2 jobs)"] = f"{time.monotonic() - started:.0f} s"
     finally:
         listener.close()
-    return {"status": status, "rows": rows, "grades": grades, "alone_rows": alone_rows, "alone_grades": alone_grades,
-            "out": root / "out", "gradebook": root / "gradebook.db", "listener": listener,
-            "write_targets": write_targets, "submissions": submissions}
+    return {
+        "status": status,
+        "rows": rows,
+        "grades": grades,
+        "alone_rows": alone_rows,
+        "alone_grades": alone_grades,
+        "out": root / "out",
+        "gradebook": root / "gradebook.db",
+        "listener": listener,
+        "write_targets": write_targets,
+        "submissions": submissions,
+    }
 
 
 def statuses(graded, student):
@@ -306,8 +360,16 @@ def test_the_run_completes_and_grades_every_student(graded_class):
 
 def test_well_behaved_students_get_what_they_get_alone(graded_class):
     for student in ("good", "stub"):
-        alone = [{k: r[k] for k in ("test_id", "points", "status", "message")} for r in graded_class["alone_rows"] if r["student"] == student]
-        together = [{k: r[k] for k in ("test_id", "points", "status", "message")} for r in graded_class["rows"] if r["student"] == student]
+        alone = [
+            {k: r[k] for k in ("test_id", "points", "status", "message")}
+            for r in graded_class["alone_rows"]
+            if r["student"] == student
+        ]
+        together = [
+            {k: r[k] for k in ("test_id", "points", "status", "message")}
+            for r in graded_class["rows"]
+            if r["student"] == student
+        ]
         assert alone == together
     assert statuses(graded_class, "good") == ["passed"] * len(TESTS) and score(graded_class, "good") == POINTS
     assert statuses(graded_class, "stub") == ["failed"] * len(TESTS) and score(graded_class, "stub") == 0
@@ -359,7 +421,9 @@ def test_hidden_tests_printed_by_student_code_are_redacted(graded_class):
 
     secrets = hidden_lines(nbformat.read(SOLUTION, as_version=4))
     printed = cell_text(autograded(graded_class, "prints_history"), "elu")
-    assert [line for line in secrets if line in printed], "the student's code did print hidden tests (instructor's copy)"
+    assert [line for line in secrets if line in printed], (
+        "the student's code did print hidden tests (instructor's copy)"
+    )
     page = (graded_class["out"] / "feedback" / "prints_history" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
     assert "[hidden test line removed]" in page
     assert statuses(graded_class, "prints_history") == ["passed"] * len(TESTS)
@@ -367,25 +431,33 @@ def test_hidden_tests_printed_by_student_code_are_redacted(graded_class):
 
 # --- one test per kind of hostile submission -----------------------------------------------------------
 def test_endless_loop_costs_only_the_test_that_ran_it(graded_class):
-    assert statuses(graded_class, "endless_loop") == ["passed", "passed", "timeout", "passed"] + ["passed"] * (len(TESTS) - 4)
+    assert statuses(graded_class, "endless_loop") == ["passed", "passed", "timeout", "passed"] + ["passed"] * (
+        len(TESTS) - 4
+    )
     assert score(graded_class, "endless_loop") == POINTS - 2  # only test_leaky_relu lost
     assert f"{CELL_TIMEOUT:g} s" in messages(graded_class, "endless_loop")["test_leaky_relu"]
 
 
 def test_loop_that_ignores_interrupts_keeps_earlier_points(graded_class):
-    assert statuses(graded_class, "ignores_interrupt") == ["passed", "passed", "passed", "timeout"] + ["timeout"] * (len(TESTS) - 4)
+    assert statuses(graded_class, "ignores_interrupt") == ["passed", "passed", "passed", "timeout"] + ["timeout"] * (
+        len(TESTS) - 4
+    )
     assert score(graded_class, "ignores_interrupt") == 6
     assert "ignored the interrupt" in messages(graded_class, "ignores_interrupt")["test_elu"]
 
 
 def test_memory_hog_hits_the_limit_not_the_machine(graded_class):
-    assert statuses(graded_class, "memory_hog") == ["passed", "error", "passed", "passed"] + ["passed"] * (len(TESTS) - 4)
+    assert statuses(graded_class, "memory_hog") == ["passed", "error", "passed", "passed"] + ["passed"] * (
+        len(TESTS) - 4
+    )
     assert "NameError" in messages(graded_class, "memory_hog")["test_relu_grad"]
     assert "MemoryError" in cell_text(autograded(graded_class, "memory_hog"), "relu_grad")
 
 
 def test_kernel_crash_costs_the_tests_from_there_on(graded_class):
-    assert statuses(graded_class, "kernel_crash") == ["passed", "passed", "kernel_died", "kernel_died"] + ["kernel_died"] * (len(TESTS) - 4)
+    assert statuses(graded_class, "kernel_crash") == ["passed", "passed", "kernel_died", "kernel_died"] + [
+        "kernel_died"
+    ] * (len(TESTS) - 4)
     assert score(graded_class, "kernel_crash") == 4
     assert "died" in messages(graded_class, "kernel_crash")["test_elu"]
 
@@ -394,7 +466,9 @@ def test_killing_its_parent_harms_nothing(graded_class):
     # In the sandbox the kernel's parent is bubblewrap's init, which its namespace cannot kill:
     # the kernel lives on, the run goes on, and the answer (which only sent the signal) fails.
     assert "still running" in cell_text(autograded(graded_class, "kills_parent"), "elu")
-    assert statuses(graded_class, "kills_parent") == ["passed", "passed", "passed", "error"] + ["passed"] * (len(TESTS) - 4)
+    assert statuses(graded_class, "kills_parent") == ["passed", "passed", "passed", "error"] + ["passed"] * (
+        len(TESTS) - 4
+    )
     assert "NameError" in messages(graded_class, "kills_parent")["test_elu"]
 
 
@@ -409,14 +483,18 @@ def test_huge_output_is_cut_and_costs_nothing(graded_class):
 
 
 def test_deleted_test_cell_is_put_back(graded_class):
-    assert statuses(graded_class, "deletes_test") == ["passed", "failed", "passed", "passed"] + ["passed"] * (len(TESTS) - 4)
+    assert statuses(graded_class, "deletes_test") == ["passed", "failed", "passed", "passed"] + ["passed"] * (
+        len(TESTS) - 4
+    )
     assert "`x >= 0` includes 0" in messages(graded_class, "deletes_test")["test_relu_grad"]  # the restored test's hint
     page = (graded_class["out"] / "feedback" / "deletes_test" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
     assert "was deleted; put back" in page
 
 
 def test_edited_test_cell_is_restored(graded_class):
-    assert statuses(graded_class, "edits_test") == ["failed", "passed", "passed", "passed"] + ["passed"] * (len(TESTS) - 4)
+    assert statuses(graded_class, "edits_test") == ["failed", "passed", "passed", "passed"] + ["passed"] * (
+        len(TESTS) - 4
+    )
     assert score(graded_class, "edits_test") == POINTS - 2  # only test_relu lost
     page = (graded_class["out"] / "feedback" / "edits_test" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
     assert "test cell &#x27;test_relu&#x27;: edited; the instructor&#x27;s test ran instead" in page
@@ -429,7 +507,9 @@ def test_answer_typed_into_a_copied_test_cell_still_counts(graded_class):
 
 
 def test_test_cell_turned_into_markdown_still_runs(graded_class):
-    assert statuses(graded_class, "changes_cell_type") == ["passed", "passed", "passed", "failed"] + ["passed"] * (len(TESTS) - 4)
+    assert statuses(graded_class, "changes_cell_type") == ["passed", "passed", "passed", "failed"] + ["passed"] * (
+        len(TESTS) - 4
+    )
     page = (graded_class["out"] / "feedback" / "changes_cell_type" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
     assert "type was changed to markdown" in page
 
@@ -460,17 +540,23 @@ def test_patched_check_function_is_caught(graded_class):
 
 
 def test_patched_assert_helpers_are_caught(graded_class):
-    assert statuses(graded_class, "patches_asserts") == ["passed", "passed", "tampered", "tampered"] + ["tampered"] * (len(TESTS) - 4)
+    assert statuses(graded_class, "patches_asserts") == ["passed", "passed", "tampered", "tampered"] + ["tampered"] * (
+        len(TESTS) - 4
+    )
     assert "torch.allclose replaced" in messages(graded_class, "patches_asserts")["test_leaky_relu"]
 
 
 def test_rewriting_test_cells_is_caught(graded_class):
-    assert statuses(graded_class, "rewrites_tests") == ["passed", "passed", "passed", "tampered"] + ["tampered"] * (len(TESTS) - 4)
+    assert statuses(graded_class, "rewrites_tests") == ["passed", "passed", "passed", "tampered"] + ["tampered"] * (
+        len(TESTS) - 4
+    )
     assert "input_transformers_post" in messages(graded_class, "rewrites_tests")["test_elu"]
 
 
 def test_replacing_the_grader_probe_is_caught(graded_class):
-    assert statuses(graded_class, "fakes_probe") == ["passed", "passed", "passed", "tampered"] + ["tampered"] * (len(TESTS) - 4)
+    assert statuses(graded_class, "fakes_probe") == ["passed", "passed", "passed", "tampered"] + ["tampered"] * (
+        len(TESTS) - 4
+    )
     assert "probe" in messages(graded_class, "fakes_probe")["test_elu"]
 
 
@@ -527,7 +613,9 @@ def test_lms_zip_is_collected_by_student_and_notebook(tmp_path):
 
 
 def test_make_grade_is_wired_to_the_grader():
-    done = subprocess.run(["make", "-s", "grade", "GRADE_ARGS=--help"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["make", "-s", "grade", "GRADE_ARGS=--help"], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert "--require-sandbox" in done.stdout and "--jobs" in done.stdout
 
@@ -536,8 +624,17 @@ def test_grading_without_the_sandbox_works_and_warns(tmp_path, capsys):
     path = tmp_path / "submitted" / "alice" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
     path.parent.mkdir(parents=True)
     nbformat.write(solved(), path)
-    status = grading.main([str(tmp_path / "submitted"), "--no-sandbox", "--out", str(tmp_path / "out"),
-                           "--gradebook", str(tmp_path / "gradebook.db"), "--quiet"])
+    status = grading.main(
+        [
+            str(tmp_path / "submitted"),
+            "--no-sandbox",
+            "--out",
+            str(tmp_path / "out"),
+            "--gradebook",
+            str(tmp_path / "gradebook.db"),
+            "--quiet",
+        ]
+    )
     assert status == 0
     assert "WARNING: grading WITHOUT a sandbox" in capsys.readouterr().err
     assert (tmp_path / "out" / "grades.csv").read_text().splitlines()[1] == f"alice,01_relu_math,{POINTS},{POINTS},0"

@@ -34,7 +34,9 @@ def test_solution_submitted_as_a_student_scores_full_marks(graded, assignment):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_untouched_student_notebook_scores_zero(graded, assignment):
     scores = graded.scores("bob", assignment)
-    assert scores and all(score in (0, None) for score, _ in scores.values()), f"an unanswered notebook earned points: {scores}"
+    assert scores and all(score in (0, None) for score, _ in scores.values()), (
+        f"an unanswered notebook earned points: {scores}"
+    )
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -30,7 +30,9 @@ def test_profile_matches_a_forward_pass_by_hand():
     assert profile.dead_fraction == pytest.approx(dead)
 
 
-@pytest.mark.parametrize("scheme, ratio", [("default", math.sqrt(1 / 6)), ("xavier_normal", math.sqrt(1 / 2)), ("he_normal", 1.0)])
+@pytest.mark.parametrize(
+    "scheme, ratio", [("default", math.sqrt(1 / 6)), ("xavier_normal", math.sqrt(1 / 2)), ("he_normal", 1.0)]
+)
 def test_std_ratio_per_layer_follows_the_variance_arithmetic(scheme, ratio):
     """He et al. 2015: each ReLU layer multiplies Var by fan_in * Var[w] / 2 (1/6, 1/2, 1 here).
     Over 29 layers of 256 units the geometric mean ratio is within a few percent of it."""

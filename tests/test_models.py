@@ -152,8 +152,8 @@ def test_prelu_is_a_learnable_slope_per_layer_that_training_moves():
 def test_lecun_normal_draws_weights_with_variance_one_over_fan_in_and_zero_biases():
     model = make_mlp((400, 300, 300, 10), activation="SELU", init="lecun_normal", seed=1)
     for layer in (m for m in model if isinstance(m, nn.Linear)):
-        assert layer.weight.std().item() == pytest.approx(layer.in_features ** -0.5, rel=0.03)
-        assert abs(layer.weight.mean().item()) < 0.1 * layer.in_features ** -0.5
+        assert layer.weight.std().item() == pytest.approx(layer.in_features**-0.5, rel=0.03)
+        assert abs(layer.weight.mean().item()) < 0.1 * layer.in_features**-0.5
         assert (layer.bias == 0).all()
     assert same_parameters(model, make_mlp((400, 300, 300, 10), activation="SELU", init="lecun_normal", seed=1))
     biased = make_mlp((400, 300, 300, 10), init="lecun_normal", bias_init=0.1, seed=1)

@@ -46,7 +46,12 @@ def reference_stats(model, batches, tau, unit_dims):
         firing = (per_unit > 0).double().mean(dim=1)
         mean_abs = per_unit.abs().double().mean(dim=1)
         scores = mean_abs / mean_abs.mean() if mean_abs.mean() > 0 else torch.zeros_like(mean_abs)  # silent layer
-        result[name] = {"firing": firing, "scores": scores, "dead": int((per_unit > 0).sum(dim=1).eq(0).sum()), "dormant": int((scores <= tau).sum())}
+        result[name] = {
+            "firing": firing,
+            "scores": scores,
+            "dead": int((per_unit > 0).sum(dim=1).eq(0).sum()),
+            "dormant": int((scores <= tau).sum()),
+        }
     return result
 
 
@@ -76,8 +81,10 @@ class TinySequenceModel(nn.Module):
 @pytest.mark.parametrize(
     "make_model, make_batch",
     [
-        (lambda: nn.Sequential(nn.Linear(6, 12), nn.ReLU(), nn.Linear(12, 9), nn.GELU(), nn.Linear(9, 2)),
-         lambda g: torch.randn(17, 6, generator=g) - 0.5),
+        (
+            lambda: nn.Sequential(nn.Linear(6, 12), nn.ReLU(), nn.Linear(12, 9), nn.GELU(), nn.Linear(9, 2)),
+            lambda g: torch.randn(17, 6, generator=g) - 0.5,
+        ),
         (TinyCNN, lambda g: torch.randn(5, 1, 8, 8, generator=g)),
         (TinySequenceModel, lambda g: torch.randn(3, 11, 4, generator=g)),
     ],

@@ -10,8 +10,14 @@ matplotlib.use("Agg")
 
 
 def run(seed, dead, accuracy):
-    return RunResult(seed=seed, layers=["1", "3"], dead_fraction=list(dead), dormant_fraction=list(dead),
-                     test_accuracy=accuracy, diverged=False)
+    return RunResult(
+        seed=seed,
+        layers=["1", "3"],
+        dead_fraction=list(dead),
+        dormant_fraction=list(dead),
+        test_accuracy=accuracy,
+        diverged=False,
+    )
 
 
 RESULTS = [

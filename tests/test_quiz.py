@@ -2,8 +2,6 @@
 checking an answer changes the feedback, right and wrong answers are told apart, and the
 explanation is shown either way."""
 
-import json
-
 import nbformat
 import pytest
 
@@ -101,7 +99,10 @@ def quiz_cell_of_notebook_09():
 
 
 def test_the_notebooks_quiz_marks_each_right_answer_right_and_every_other_wrong():
-    code = "import html\nfrom deadrelu.quiz import Question, Quiz\n" + quiz_cell_of_notebook_09() + """
+    code = (
+        "import html\nfrom deadrelu.quiz import Question, Quiz\n"
+        + quiz_cell_of_notebook_09()
+        + """
 import json
 verdicts = []
 for i, question in enumerate(QUESTIONS):
@@ -112,6 +113,7 @@ for i, question in enumerate(QUESTIONS):
     verdicts.append({"answer": question.answer, "row": row})
 print(json.dumps({"n": len(QUESTIONS), "verdicts": verdicts}))
 """
+    )
     result = last_json_line(run_in_kernel(code))
     assert 6 <= result["n"] <= 9
     answers = [v["answer"] for v in result["verdicts"]]

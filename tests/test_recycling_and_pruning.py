@@ -82,7 +82,9 @@ def test_pruning_refuses_what_it_cannot_do_exactly():
 # --- recycling -------------------------------------------------------------------------
 def trained_state(model, optimizer_name="adam"):
     """One optimizer step so that the optimizer has state for every parameter."""
-    optimizer = {"adam": torch.optim.Adam, "sgd": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)}[optimizer_name](model.parameters())
+    optimizer = {"adam": torch.optim.Adam, "sgd": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)}[optimizer_name](
+        model.parameters()
+    )
     loss = model(X).pow(2).mean() + sum(p.sum() * 0 for p in model.parameters())
     loss.backward()
     optimizer.step()
@@ -94,7 +96,10 @@ def test_recycling_revives_chosen_units_and_touches_nothing_else(optimizer_name)
     model = relu_mlp()
     optimizer = trained_state(model, optimizer_name)
     params_before = {name: p.detach().clone() for name, p in model.named_parameters()}
-    state_before = {name: {k: v.clone() for k, v in optimizer.state[p].items() if isinstance(v, torch.Tensor)} for name, p in model.named_parameters()}
+    state_before = {
+        name: {k: v.clone() for k, v in optimizer.state[p].items() if isinstance(v, torch.Tensor)}
+        for name, p in model.named_parameters()
+    }
 
     recycled = recycle_dormant(model, X, optimizer, tau=0.1)  # the 0.1-dormant units are exactly the dead ones
     assert {k: v.tolist() for k, v in recycled.items()} == {"1": [1, 4, 9], "3": [0, 5]}
@@ -103,8 +108,14 @@ def test_recycling_revives_chosen_units_and_touches_nothing_else(optimizer_name)
         assert (after[name].dormant_score[units] > 0.1).all(), f"recycled units of layer {name} are still dormant"
 
     # the slices that belong to recycled units: (parameter, dim, units); everything else must stay
-    recycled_slices = [("0.weight", 0, [1, 4, 9]), ("0.bias", 0, [1, 4, 9]), ("2.weight", 1, [1, 4, 9]),
-                       ("2.weight", 0, [0, 5]), ("2.bias", 0, [0, 5]), ("4.weight", 1, [0, 5])]
+    recycled_slices = [
+        ("0.weight", 0, [1, 4, 9]),
+        ("0.bias", 0, [1, 4, 9]),
+        ("2.weight", 1, [1, 4, 9]),
+        ("2.weight", 0, [0, 5]),
+        ("2.bias", 0, [0, 5]),
+        ("4.weight", 1, [0, 5]),
+    ]
     for name, p in model.named_parameters():
         mask = torch.ones_like(p, dtype=torch.bool)
         for param_name, dim, units in recycled_slices:
@@ -166,7 +177,9 @@ def test_redo_recycles_every_period_and_records_each_round():
     redo(3, model, None)
     redo(4, model, None)
     assert redo.steps == [2, 4]
-    assert redo.rounds[1].dead == {name: n for name, n in redo.rounds[1].recycled.items()}, "τ = 0 recycles exactly the dead units"
+    assert redo.rounds[1].dead == {name: n for name, n in redo.rounds[1].recycled.items()}, (
+        "τ = 0 recycles exactly the dead units"
+    )
     assert redo.recycled == {name: redo.rounds[0].recycled[name] + redo.rounds[1].recycled[name] for name in ("1", "3")}
 
 
@@ -195,7 +208,9 @@ def test_redo_as_a_training_callback_recycles_at_multiples_of_its_period():
     train(model, data, optimizer="adam", lr=1e-3, steps=12, batch_size=20, progress=False, callbacks=[redo])
     assert redo.steps == [5, 10]
     assert redo.rounds[0].dead == {"1": 3, "3": 2}, "the first round finds the fixture's dead units"
-    assert (scan(model, X)["1"].firing_rate[[1, 4, 9]] > 0).all(), "the first layer's dead units fire again after training"
+    assert (scan(model, X)["1"].firing_rate[[1, 4, 9]] > 0).all(), (
+        "the first layer's dead units fire again after training"
+    )
 
 
 # --- notebook 07's stored sweep ------------------------------------------------------------
@@ -221,4 +236,7 @@ def test_the_stored_width_sweep_matches_a_fresh_run_of_its_script():
         fresh = script.run(width, recycling, 0, data)
         kept = stored[(width, recycling)][0]
         assert fresh["dead_percent"] == pytest.approx(kept["dead_percent"], abs=1e-6), (width, recycling)
-        assert fresh["test_accuracy_percent"] == pytest.approx(kept["test_accuracy_percent"], abs=1e-6), (width, recycling)
+        assert fresh["test_accuracy_percent"] == pytest.approx(kept["test_accuracy_percent"], abs=1e-6), (
+            width,
+            recycling,
+        )

@@ -63,7 +63,7 @@ def test_tree_comparison_notices_a_changed_byte(released_course, tmp_path):
     notebook.write_bytes(notebook.read_bytes() + b" ")
     (copy / "stray.txt").write_text("x")
     problems = tree_differences(files_under(released_course.root / "course"), files_under(copy))
-    assert problems == [f"unexpected: stray.txt", f"differs: {ASSIGNMENTS[0]}/{ASSIGNMENTS[0]}.ipynb"]
+    assert problems == ["unexpected: stray.txt", f"differs: {ASSIGNMENTS[0]}/{ASSIGNMENTS[0]}.ipynb"]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -22,8 +22,9 @@ def student_version(assignment):
 def header(assignment):
     first_markdown = next(cell for cell in student_version(assignment).cells if cell.cell_type == "markdown")
     match = HEADER.search(first_markdown.source)
-    assert match, (f"{assignment}: the first cell must say, under the title, "
-                   "'**Time:** about N minutes · **Prerequisites:** ...'")
+    assert match, (
+        f"{assignment}: the first cell must say, under the title, '**Time:** about N minutes · **Prerequisites:** ...'"
+    )
     return int(match.group(1)), match.group(2)
 
 
@@ -32,20 +33,27 @@ def prose_words(assignment):
 
 
 def graded_exercises(assignment):
-    return sum(1 for cell in student_version(assignment).cells
-               if cell.metadata.get("nbgrader", {}).get("solution") and cell.metadata["nbgrader"].get("grade_id"))
+    return sum(
+        1
+        for cell in student_version(assignment).cells
+        if cell.metadata.get("nbgrader", {}).get("solution") and cell.metadata["nbgrader"].get("grade_id")
+    )
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_notebook_states_an_honest_time_of_at_most_90_minutes(assignment):
     minutes, _ = header(assignment)
     least = prose_words(assignment) / WORDS_PER_MINUTE + MINUTES_PER_GRADED_EXERCISE * graded_exercises(assignment)
-    assert minutes <= MOST_MINUTES, f"{assignment} asks for {minutes} minutes; split or trim it to at most {MOST_MINUTES}"
+    assert minutes <= MOST_MINUTES, (
+        f"{assignment} asks for {minutes} minutes; split or trim it to at most {MOST_MINUTES}"
+    )
     assert prose_words(assignment) <= MOST_PROSE_WORDS, (
-        f"{assignment} has {prose_words(assignment)} words of prose; trim or split it to at most {MOST_PROSE_WORDS}")
+        f"{assignment} has {prose_words(assignment)} words of prose; trim or split it to at most {MOST_PROSE_WORDS}"
+    )
     assert minutes >= least, (
         f"{assignment} says about {minutes} minutes, but its {prose_words(assignment)} words of prose and "
-        f"{graded_exercises(assignment)} graded exercises take at least {least:.0f}")
+        f"{graded_exercises(assignment)} graded exercises take at least {least:.0f}"
+    )
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -1,6 +1,5 @@
 """The training loop: seeded, the knobs do what they say, tracking and callbacks are wired in."""
 
-
 import matplotlib
 import pytest
 import torch
@@ -8,7 +7,12 @@ from torch import nn
 
 from deadrelu.data import load_digits_split
 from deadrelu.tracking import DeadUnitTracker
-from deadrelu.tracking_plots import plot_colorful_dimension, plot_dead_over_steps, plot_firing_heatmap, plot_gradient_norm
+from deadrelu.tracking_plots import (
+    plot_colorful_dimension,
+    plot_dead_over_steps,
+    plot_firing_heatmap,
+    plot_gradient_norm,
+)
 from deadrelu.training import evaluate_accuracy, steps_per_epoch, train
 
 matplotlib.use("Agg")
@@ -43,7 +47,9 @@ def test_gradient_clipping_bounds_the_update(digits):
     w0 = model_clipped[0].weight.detach().clone()
     train(model_clipped, digits, lr=1.0, steps=1, clip_grad_norm=0.01, progress=False)
     train(model_free, digits, lr=1.0, steps=1, progress=False)
-    clipped_step = torch.cat([(p1 - p0).flatten() for p1, p0 in zip(model_clipped.parameters(), small_mlp().parameters())]).norm()
+    clipped_step = torch.cat(
+        [(p1 - p0).flatten() for p1, p0 in zip(model_clipped.parameters(), small_mlp().parameters())]
+    ).norm()
     free_step = (model_free[0].weight - w0).norm()
     assert clipped_step.item() == pytest.approx(0.01, rel=1e-4)  # lr * clipped norm
     assert free_step.item() > 0.05
@@ -51,13 +57,23 @@ def test_gradient_clipping_bounds_the_update(digits):
 
 def test_warmup_ramps_the_learning_rate(digits):
     seen = []
-    train(small_mlp(), digits, lr=0.4, steps=5, warmup_steps=4, callbacks=[lambda step, m, opt: seen.append(opt.param_groups[0]["lr"])], progress=False)
+    train(
+        small_mlp(),
+        digits,
+        lr=0.4,
+        steps=5,
+        warmup_steps=4,
+        callbacks=[lambda step, m, opt: seen.append(opt.param_groups[0]["lr"])],
+        progress=False,
+    )
     assert seen == pytest.approx([0.2, 0.3, 0.4, 0.4, 0.4])  # set after each step: (step + 1) / 4 * lr
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop"])
 def test_optimizers_by_name(digits, optimizer):
-    history = train(small_mlp(), digits, optimizer=optimizer, lr=0.01 if optimizer != "sgd" else 0.1, steps=40, progress=False)
+    history = train(
+        small_mlp(), digits, optimizer=optimizer, lr=0.01 if optimizer != "sgd" else 0.1, steps=40, progress=False
+    )
     assert history.train_loss[-1] < history.train_loss[0]
 
 
@@ -91,7 +107,9 @@ def test_tracker_with_probe_measures_on_fixed_inputs(digits):
 
 def test_too_high_learning_rate_kills_units_that_the_tracker_sees(digits):
     model = small_mlp()
-    history = train(model, digits, lr=2.0, epochs=3, batch_size=32, tracker=DeadUnitTracker(model, every=20), progress=False)
+    history = train(
+        model, digits, lr=2.0, epochs=3, batch_size=32, tracker=DeadUnitTracker(model, every=20), progress=False
+    )
     first_layer = history.tracking["1"].dead_fraction
     assert first_layer[-1] > 0.3 and first_layer[-1] > first_layer[0]
 
@@ -199,7 +217,7 @@ def test_skipped_examples_are_reshuffled_into_the_next_epoch(digits):
     model = small_mlp()
     model.register_forward_pre_hook(lambda m, inputs: seen.append(inputs[0].sum(dim=1)) if m.training else None)
     train(model, digits, lr=0.0, epochs=4, batch_size=32, progress=False)
-    per_epoch = [torch.cat(seen[i * 42:(i + 1) * 42]) for i in range(4)]
+    per_epoch = [torch.cat(seen[i * 42 : (i + 1) * 42]) for i in range(4)]
     assert all(len(e) == 42 * 32 for e in per_epoch)
     assert len({tuple(sorted(e.tolist())) for e in per_epoch}) > 1
 
@@ -214,8 +232,17 @@ def test_a_set_smaller_than_a_batch_is_one_short_batch(digits):
     assert sizes == [10, 10] and len(history.steps) == 2
 
 
-@pytest.mark.parametrize("n, batch, drop_last, expected", [(1347, 32, True, 42), (1347, 32, False, 43), (1344, 32, True, 42),
-                                                          (1344, 32, False, 42), (10, 32, True, 1), (10, 32, False, 1)])
+@pytest.mark.parametrize(
+    "n, batch, drop_last, expected",
+    [
+        (1347, 32, True, 42),
+        (1347, 32, False, 43),
+        (1344, 32, True, 42),
+        (1344, 32, False, 42),
+        (10, 32, True, 1),
+        (10, 32, False, 1),
+    ],
+)
 def test_steps_per_epoch(n, batch, drop_last, expected):
     assert steps_per_epoch(n, batch, drop_last) == expected
 
@@ -229,8 +256,15 @@ def test_steps_per_epoch_rejects_a_bad_batch_size(bad):
 def test_per_layer_learning_rates(digits):
     model = small_mlp()
     seen = {}
-    train(model, digits, lr=0.4, lr_scale={"0": 0.25}, steps=1, progress=False,
-          callbacks=[lambda step, m, opt: seen.update({id(p): g["lr"] for g in opt.param_groups for p in g["params"]})])
+    train(
+        model,
+        digits,
+        lr=0.4,
+        lr_scale={"0": 0.25},
+        steps=1,
+        progress=False,
+        callbacks=[lambda step, m, opt: seen.update({id(p): g["lr"] for g in opt.param_groups for p in g["params"]})],
+    )
     assert seen[id(model[0].weight)] == seen[id(model[0].bias)] == pytest.approx(0.1)
     assert seen[id(model[2].weight)] == seen[id(model[4].bias)] == pytest.approx(0.4)
     assert len(seen) == len(list(model.parameters()))

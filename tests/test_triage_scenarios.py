@@ -15,7 +15,15 @@ import pytest
 
 from course_tools import SECRET_REGIONS, course_notebook, solution_notebook
 from deadrelu.checks.interview_prep import CAUSES
-from deadrelu.triage_scenarios import _CONFIGURATIONS, _LETTERS, SCENARIOS, TriageRun, layer_table, overview_table, triage_runs
+from deadrelu.triage_scenarios import (
+    _CONFIGURATIONS,
+    _LETTERS,
+    SCENARIOS,
+    TriageRun,
+    layer_table,
+    overview_table,
+    triage_runs,
+)
 from test_checks_interview_prep import RIGHT
 
 ASSIGNMENT = "09_interview_prep"
@@ -50,14 +58,29 @@ def at_chance_loss(run):
 
 
 def test_every_letter_has_one_configuration_and_the_key_agrees():
-    assert sorted(_LETTERS) == list(SCENARIOS) and sorted(_LETTERS.values()) == sorted(_CONFIGURATIONS) == sorted(CAUSE_OF)
-    assert {letter: CAUSE_OF[name] for letter, name in _LETTERS.items()} == {letter: cause for letter, (cause, _) in RIGHT.items()}
+    assert sorted(_LETTERS) == list(SCENARIOS) and sorted(_LETTERS.values()) == sorted(_CONFIGURATIONS) == sorted(
+        CAUSE_OF
+    )
+    assert {letter: CAUSE_OF[name] for letter, name in _LETTERS.items()} == {
+        letter: cause for letter, (cause, _) in RIGHT.items()
+    }
     assert set(CAUSE_OF.values()) <= set(CAUSES)
 
 
 def test_a_record_holds_measurements_only():
     names = {f.name for f in dataclasses.fields(TriageRun)}
-    assert not names & {"lr", "learning_rate", "widths", "bias_init", "init", "data", "model", "config", "scaled", "name"}
+    assert not names & {
+        "lr",
+        "learning_rate",
+        "widths",
+        "bias_init",
+        "init",
+        "data",
+        "model",
+        "config",
+        "scaled",
+        "name",
+    }
 
 
 def test_every_run_finished_on_five_seeds(runs):
@@ -81,7 +104,9 @@ def test_deep_narrow_is_born_dead_with_biases_near_zero(runs):
         assert max(run.dead_at_init) >= 0.5, "dead units at step 0: the evidence, not the shape, decides"
         assert at_chance_loss(run) and max(ratios(run)) < 1e-2
         assert run.input_stats["max"] <= 1
-    assert sum(any(d == 1 for d in run.dead_at_init) for run in seeds) >= 3, "a whole layer dead at step 0 on most seeds"
+    assert sum(any(d == 1 for d in run.dead_at_init) for run in seeds) >= 3, (
+        "a whole layer dead at step 0 on most seeds"
+    )
 
 
 def test_the_deep_control_is_deep_and_healthy(runs):
@@ -96,7 +121,9 @@ def test_unscaled_inputs_show_in_the_data_statistics_and_the_gradients(runs):
     control = of(runs, "control")
     for run, healthy in zip(of(runs, "raw_pixels"), control):
         assert run.input_stats["max"] > 1 and run.input_stats["mean"] > 1 and healthy.input_stats["max"] <= 1
-        assert all(g >= 10 * h for g, h in zip(run.grad_norm_at_init, healthy.grad_norm_at_init)), "large gradients from the start"
+        assert all(g >= 10 * h for g, h in zip(run.grad_norm_at_init, healthy.grad_norm_at_init)), (
+            "large gradients from the start"
+        )
         assert min(ratios(run)) > 1e-2
         assert max(run.dead_at_init) <= 0.1 and run.dead_percent_at_end(0) >= run.dead_percent_at_step_0(0)
         assert run.accuracy_percent() >= 95, "the accuracy looks fine: the trap"
@@ -106,7 +133,9 @@ def test_unscaled_inputs_show_in_the_data_statistics_and_the_gradients(runs):
 def test_a_high_rate_makes_large_steps_from_small_gradients_in_every_layer(runs):
     for run, healthy in zip(of(runs, "high_rate"), of(runs, "control")):
         assert run.input_stats["max"] <= 1
-        assert max(run.grad_norm_at_init) < 0.5 and run.grad_norm_at_init == healthy.grad_norm_at_init, "same start as the control"
+        assert max(run.grad_norm_at_init) < 0.5 and run.grad_norm_at_init == healthy.grad_norm_at_init, (
+            "same start as the control"
+        )
         assert min(ratios(run)) > 1e-2 and min(ratios(run)) > 10 * max(ratios(healthy))
         assert max(run.dead_at_init) <= 0.1 and run.dead_percent_at_end(0) - run.dead_percent_at_step_0(0) >= 30
     assert sum(run.accuracy_percent() for run in of(runs, "high_rate")) / 5 < 60
@@ -169,7 +198,9 @@ def triage_section(path):
     return texts
 
 
-@pytest.mark.parametrize("path", [solution_notebook(ASSIGNMENT), course_notebook(ASSIGNMENT)], ids=["solutions", "course"])
+@pytest.mark.parametrize(
+    "path", [solution_notebook(ASSIGNMENT), course_notebook(ASSIGNMENT)], ids=["solutions", "course"]
+)
 def test_the_triage_section_shows_no_setting_of_the_scenarios(path):
     cells = triage_section(path)
     assert any("triage_runs(" in text for text in cells)

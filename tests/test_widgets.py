@@ -64,8 +64,11 @@ def test_activation_explorer_updates_within_budget(activation_explorer_run):
     every = [t for times in activation_explorer_run["rounds_ms"] for t in times]
     MEASUREMENTS["activation explorer update"] = (
         f"median {min(medians):.0f} ms (rounds: {', '.join(f'{m:.0f}' for m in medians)}), max {max(every):.0f} ms "
-        f"over {len(every)} updates (budget {UPDATE_BUDGET_MS} ms)")
-    assert min(medians) <= UPDATE_BUDGET_MS, f"median update {min(medians):.0f} ms > {UPDATE_BUDGET_MS} ms in both rounds"
+        f"over {len(every)} updates (budget {UPDATE_BUDGET_MS} ms)"
+    )
+    assert min(medians) <= UPDATE_BUDGET_MS, (
+        f"median update {min(medians):.0f} ms > {UPDATE_BUDGET_MS} ms in both rounds"
+    )
 
 
 def test_explorer_rejects_an_unknown_activation():
@@ -122,7 +125,8 @@ def test_learning_rate_explorer_shows_progress_and_answers_within_budget(learnin
     assert run["progress_steps"] > 5, "the progress bar should move while the model retrains"
     median = statistics.median(run["times_ms"])
     MEASUREMENTS["learning-rate explorer retrain + redraw"] = (
-        f"median {median:.0f} ms, max {max(run['times_ms']):.0f} ms over {len(run['times_ms'])} retrains (budget {RETRAIN_BUDGET_MS} ms)")
+        f"median {median:.0f} ms, max {max(run['times_ms']):.0f} ms over {len(run['times_ms'])} retrains (budget {RETRAIN_BUDGET_MS} ms)"
+    )
     assert max(run["times_ms"]) <= RETRAIN_BUDGET_MS
 
 
@@ -174,19 +178,26 @@ def test_each_control_of_notebook_02s_explorer_changes_the_figure(learning_rate_
     assert learning_rate_explorer_02_run["changed"][control], f"changing {control} left the figure unchanged"
 
 
-def test_notebook_02s_explorer_marks_every_epoch_end_and_keeps_the_short_batch_only_when_asked(learning_rate_explorer_02_run):
+def test_notebook_02s_explorer_marks_every_epoch_end_and_keeps_the_short_batch_only_when_asked(
+    learning_rate_explorer_02_run,
+):
     run = learning_rate_explorer_02_run
     # 1,347 training images at batch 32: 42 full batches, plus a 3-example batch when it is kept
     assert run["lines"]["full batches"] == [42, 84, 126, 168, 210]
     assert run["lines"]["short batch kept"] == [43, 86, 129, 172, 215]
     assert run["steps"] == {"full batches": 210, "short batch kept": 215}
-    assert run["controls"] == ["FloatLogSlider", "IntSlider", "Checkbox"]  # lr, seed, short batch: 04's optimizer and clip stay off
+    assert run["controls"] == [
+        "FloatLogSlider",
+        "IntSlider",
+        "Checkbox",
+    ]  # lr, seed, short batch: 04's optimizer and clip stay off
 
 
 def test_notebook_02s_explorer_answers_within_budget(learning_rate_explorer_02_run):
     times = learning_rate_explorer_02_run["times_ms"]
     MEASUREMENTS["learning-rate explorer (02) retrain + redraw"] = (
-        f"median {statistics.median(times):.0f} ms, max {max(times):.0f} ms over {len(times)} retrains (budget {RETRAIN_BUDGET_MS} ms)")
+        f"median {statistics.median(times):.0f} ms, max {max(times):.0f} ms over {len(times)} retrains (budget {RETRAIN_BUDGET_MS} ms)"
+    )
     assert max(times) <= RETRAIN_BUDGET_MS
 
 
@@ -223,6 +234,8 @@ def test_each_control_of_the_capstone_explorer_changes_the_figure(capstone_explo
 
 def test_capstone_explorer_answers_within_budget(capstone_explorer_run):
     times = capstone_explorer_run["times_ms"]
-    MEASUREMENTS["capstone explorer retrain + redraw"] = f"median {statistics.median(times):.0f} ms, max {max(times):.0f} ms over {len(times)} retrains (budget {RETRAIN_BUDGET_MS} ms)"
+    MEASUREMENTS["capstone explorer retrain + redraw"] = (
+        f"median {statistics.median(times):.0f} ms, max {max(times):.0f} ms over {len(times)} retrains (budget {RETRAIN_BUDGET_MS} ms)"
+    )
     assert capstone_explorer_run["progress"]
     assert statistics.median(times) <= RETRAIN_BUDGET_MS

@@ -58,13 +58,18 @@ def test_init_explorer_updates_within_budget(init_explorer_run):
     times = init_explorer_run["times_ms"]
     median = statistics.median(times)
     MEASUREMENTS["init explorer update"] = (
-        f"median {median:.0f} ms, max {max(times):.0f} ms over {len(times)} updates (budget {UPDATE_BUDGET_MS} ms)")
+        f"median {median:.0f} ms, max {max(times):.0f} ms over {len(times)} updates (budget {UPDATE_BUDGET_MS} ms)"
+    )
     assert median <= UPDATE_BUDGET_MS, f"median update {median:.0f} ms > {UPDATE_BUDGET_MS} ms"
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"scheme": "kaiming"}, "unknown init scheme 'kaiming'"), ({"width": 100}, "width must be one of"), ({"bias": 0.5}, "bias must be one of")],
+    [
+        ({"scheme": "kaiming"}, "unknown init scheme 'kaiming'"),
+        ({"width": 100}, "width must be one of"),
+        ({"bias": 0.5}, "bias must be one of"),
+    ],
 )
 def test_init_explorer_rejects_unknown_settings(kwargs, message):
     from deadrelu.init_explorer import init_explorer

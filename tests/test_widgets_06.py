@@ -70,7 +70,8 @@ def test_architecture_explorer_shows_progress_and_answers_within_budget(architec
     median = statistics.median(run["times_ms"])
     MEASUREMENTS["architecture explorer retrain + redraw"] = (
         f"median {median:.0f} ms, max {max(run['times_ms']):.0f} ms over {len(run['times_ms'])} retrains "
-        f"of up to 16 hidden layers, {run['steps']} steps each (budget {RETRAIN_BUDGET_MS} ms)")
+        f"of up to 16 hidden layers, {run['steps']} steps each (budget {RETRAIN_BUDGET_MS} ms)"
+    )
     assert median <= RETRAIN_BUDGET_MS, f"median retrain {median:.0f} ms > {RETRAIN_BUDGET_MS} ms"
 
 

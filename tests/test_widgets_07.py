@@ -54,7 +54,8 @@ def test_recycling_explorer_shows_progress_and_answers_within_budget(recycling_e
     assert run["progress_steps"] > 5, "the progress bar should move while the model retrains"
     median = statistics.median(run["times_ms"])
     MEASUREMENTS["recycling explorer retrain + redraw"] = (
-        f"median {median:.0f} ms, max {max(run['times_ms']):.0f} ms over {len(run['times_ms'])} retrains (budget {RETRAIN_BUDGET_MS} ms)")
+        f"median {median:.0f} ms, max {max(run['times_ms']):.0f} ms over {len(run['times_ms'])} retrains (budget {RETRAIN_BUDGET_MS} ms)"
+    )
     assert median <= RETRAIN_BUDGET_MS
 
 
@@ -67,8 +68,10 @@ def test_recycling_lowers_the_dead_share_in_the_explorer(recycling_explorer_run)
 def _runs(dead_and_accuracy, diverged=()):
     from deadrelu.experiments import RunResult
 
-    return [RunResult(seed, ["1", "3"], [dead, dead], [dead, dead], accuracy, seed in diverged)
-            for seed, (dead, accuracy) in enumerate(dead_and_accuracy)]
+    return [
+        RunResult(seed, ["1", "3"], [dead, dead], [dead, dead], accuracy, seed in diverged)
+        for seed, (dead, accuracy) in enumerate(dead_and_accuracy)
+    ]
 
 
 def test_accuracy_against_dead_joins_the_runs_of_each_seed_and_leaves_out_diverged_ones():
@@ -79,7 +82,10 @@ def test_accuracy_against_dead_joins_the_runs_of_each_seed_and_leaves_out_diverg
 
     from deadrelu.recycling_explorer import plot_accuracy_against_dead
 
-    runs = {"off": _runs([(0.5, 0.9), (0.4, 0.8), (0.6, 0.1)], diverged=(2,)), "on": _runs([(0.0, 0.91), (0.1, 0.85), (0.0, 0.9)])}
+    runs = {
+        "off": _runs([(0.5, 0.9), (0.4, 0.8), (0.6, 0.1)], diverged=(2,)),
+        "on": _runs([(0.0, 0.91), (0.1, 0.85), (0.0, 0.9)]),
+    }
     fig = plot_accuracy_against_dead(runs, pairs=[("off", "on")])
     ax = fig.axes[0]
     assert len(ax.lines) == 2, "one line per seed, none for the seed whose run diverged"

@@ -111,13 +111,18 @@ def _code_of(function):
 def _where_in_student_code(error):
     """' (at `return x.foo`)': the line of the innermost frame outside the course and torch, if known."""
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
-        if not (frame.filename.startswith(_CHECKS_FOLDER) or frame.filename.startswith(_TORCH_FOLDER)
-                or frame.filename.startswith(str(Path(__file__).resolve().parent.parent))):
+        if not (
+            frame.filename.startswith(_CHECKS_FOLDER)
+            or frame.filename.startswith(_TORCH_FOLDER)
+            or frame.filename.startswith(str(Path(__file__).resolve().parent.parent))
+        ):
             return f" (at `{frame.line}`)" if frame.line else ""
     return ""
 
 
-def call(fn, *args, name, banned=(), forbidden=(), allowed=(), type_error_hint=None, error_hints=None, reraise=(), **kwargs):
+def call(
+    fn, *args, name, banned=(), forbidden=(), allowed=(), type_error_hint=None, error_hints=None, reraise=(), **kwargs
+):
     """Call the student's `fn(*args, **kwargs)` under the call watch and return its result.
 
     - the stub's NotImplementedError becomes "not implemented yet";
@@ -145,12 +150,18 @@ def call(fn, *args, name, banned=(), forbidden=(), allowed=(), type_error_hint=N
     except NotImplementedError:
         failure = ("is not implemented yet.", "replace `raise NotImplementedError()` with your code.")
     except RecursionError:
-        failure = ("recursed without end (RecursionError).", "does the function call itself? It should compute the answer directly.")
+        failure = (
+            "recursed without end (RecursionError).",
+            "does the function call itself? It should compute the answer directly.",
+        )
     except Exception as error:  # noqa: BLE001 - every error of a student's function becomes a hint
         hints = {**({TypeError: type_error_hint} if type_error_hint else {}), **(error_hints or {})}
         hint = next(
-            (text for key, text in hints.items()
-             if (isinstance(key, type) and isinstance(error, key)) or (isinstance(key, str) and key in str(error))),
+            (
+                text
+                for key, text in hints.items()
+                if (isinstance(key, type) and isinstance(error, key)) or (isinstance(key, str) and key in str(error))
+            ),
             "run it by hand on the exercise's example and read the traceback; the error says which operation "
             "got an argument it cannot handle (a shape, a dtype, or a tensor where a number was meant).",
         )
@@ -159,7 +170,11 @@ def call(fn, *args, name, banned=(), forbidden=(), allowed=(), type_error_hint=N
         tampered = _get_profile() is not watch
         _set_profile(previous)
     if tampered:
-        fail(name, "switched off the check's call watch (sys.setprofile).", "write the function; the checks must be able to see what it calls.")
+        fail(
+            name,
+            "switched off the check's call watch (sys.setprofile).",
+            "write the function; the checks must be able to see what it calls.",
+        )
     if watch.seen:  # reported before a crash: a reference call is the more important finding
         fail(
             name,
@@ -188,8 +203,11 @@ def graded_check(name, expects):
             except AssertionError:
                 raise
             except Exception as error:  # noqa: BLE001 - a crash in the check is the answer's fault: say so
-                fail(name, f"could not be checked: {type(error).__name__}: {error}.",
-                     f"the exercise expects {expects}. Run the exercise's example by hand and compare what you return.")
+                fail(
+                    name,
+                    f"could not be checked: {type(error).__name__}: {error}.",
+                    f"the exercise expects {expects}. Run the exercise's example by hand and compare what you return.",
+                )
 
         return checked
 
@@ -212,8 +230,11 @@ def plain_tensor(result, name, what="returned"):
         )
     if isinstance(result, tuple):
         fail(name, f"{what} a tuple of {len(result)} items, not one tensor.")
-    fail(name, f"{what} a {type(result).__name__}, not a torch.Tensor.",
-         "stay in torch (no .numpy(), lists or Python floats) so that autograd and GPUs keep working.")
+    fail(
+        name,
+        f"{what} a {type(result).__name__}, not a torch.Tensor.",
+        "stay in torch (no .numpy(), lists or Python floats) so that autograd and GPUs keep working.",
+    )
 
 
 def as_number(value, name, what="the result"):
@@ -222,7 +243,11 @@ def as_number(value, name, what="the result"):
         fail(name, f"{what} is {value!r}, a bool, not a number.")
     if type(value) is torch.Tensor or type(value) is torch.nn.Parameter:
         if value.numel() != 1:
-            fail(name, f"{what} is a tensor of shape {tuple(value.shape)}, not one number.", "return a single number (a float, or a one-element tensor).")
+            fail(
+                name,
+                f"{what} is a tensor of shape {tuple(value.shape)}, not one number.",
+                "return a single number (a float, or a one-element tensor).",
+            )
         return float(value.detach().reshape(()).item())
     if type(value) in (int, float) or (isinstance(value, numbers.Real) and type(value).__module__ == "numpy"):
         return float(value)
@@ -234,7 +259,11 @@ def expect_finite_gradient(fn, x, name, *args, where="for large inputs"):
     leaf = x.detach().clone().requires_grad_(True)
     out = plain_tensor(call(fn, leaf, *args, name=name), name)
     if out.grad_fn is None:
-        fail(name, "is not differentiable by autograd.", "build it from torch ops on x (no .numpy(), .item() or torch.tensor(...) around the result).")
+        fail(
+            name,
+            "is not differentiable by autograd.",
+            "build it from torch ops on x (no .numpy(), .item() or torch.tensor(...) around the result).",
+        )
     (grad,) = torch.autograd.grad(out.sum(), leaf)
     if not torch.isfinite(grad).all():
         bad = (~torch.isfinite(grad)).nonzero()[0].tolist()

@@ -89,16 +89,20 @@ def _relu_batches():
 # three never output > 0. Unit 2's outputs +1 and -1 sum to exactly 0 although it fires;
 # units 3 and 5 fire once but have a negative sum; unit 4 is always positive.
 _SIGNED = [
-    torch.tensor([
-        [-0.02, 0.0, 1.0, 0.5, 0.3, -0.4, -0.01],
-        [-0.05, 0.0, -1.0, -3.0, 1.2, -0.2, -0.03],
-        [-0.01, 0.0, 0.0, -2.0, 0.7, -0.6, -0.02],
-    ]),
-    torch.tensor([
-        [-0.03, 0.0, 0.0, -1.0, 0.9, 0.2, -0.04],
-        [-0.02, 0.0, 0.0, -1.0, 0.4, -0.1, -0.01],
-        [-0.04, 0.0, 0.0, -1.0, 2.0, -0.3, -0.05],
-    ]),
+    torch.tensor(
+        [
+            [-0.02, 0.0, 1.0, 0.5, 0.3, -0.4, -0.01],
+            [-0.05, 0.0, -1.0, -3.0, 1.2, -0.2, -0.03],
+            [-0.01, 0.0, 0.0, -2.0, 0.7, -0.6, -0.02],
+        ]
+    ),
+    torch.tensor(
+        [
+            [-0.03, 0.0, 0.0, -1.0, 0.9, 0.2, -0.04],
+            [-0.02, 0.0, 0.0, -1.0, 0.4, -0.1, -0.01],
+            [-0.04, 0.0, 0.0, -1.0, 2.0, -0.3, -0.05],
+        ]
+    ),
 ]
 _SIGNED_DEAD = 3  # units 0, 1 and 6
 
@@ -129,7 +133,7 @@ def _random_relu_batches(seed, sizes, units, dtype=torch.float32):
     g = torch.Generator().manual_seed(seed)
     bias = torch.zeros(units, dtype=dtype)
     bias[: units // 5] = -50.0  # dead
-    bias[units // 5: 2 * units // 5] = -2.3  # fire on about 1 % of examples
+    bias[units // 5 : 2 * units // 5] = -2.3  # fire on about 1 % of examples
     return [torch.relu(torch.randn(n, units, generator=g, dtype=dtype) + bias) for n in sizes]
 
 
@@ -149,7 +153,11 @@ def _as_count(result, name, units, expected):
             "a mask or a per-unit tensor is a good intermediate step; return the count of dead units, e.g. int(dead_mask.sum()).",
         )
     if isinstance(result, bool) or (isinstance(result, torch.Tensor) and result.dtype == torch.bool):
-        fail(name, f"returned a bool ({result}), not a count.", "return the number of dead units, an int such as int(dead_mask.sum()).")
+        fail(
+            name,
+            f"returned a bool ({result}), not a count.",
+            "return the number of dead units, an int such as int(dead_mask.sum()).",
+        )
     if isinstance(result, torch.Tensor):
         if not result.dtype.is_floating_point:
             return int(result)
@@ -159,10 +167,22 @@ def _as_count(result, name, units, expected):
     if isinstance(result, float):
         for share, label in ((expected / units, "share"), (100 * expected / units, "percentage")):
             if math.isclose(result, share, rel_tol=1e-6):
-                fail(name, f"returned {result:g}, the {label} of dead units.", "return the number of dead units (an int); the caller divides by the layer's width if it wants a share.")
-        fail(name, f"returned the float {result:g}, not an int.", "the number of dead units is a whole number: return it as an int, e.g. int(dead_mask.sum()).")
+                fail(
+                    name,
+                    f"returned {result:g}, the {label} of dead units.",
+                    "return the number of dead units (an int); the caller divides by the layer's width if it wants a share.",
+                )
+        fail(
+            name,
+            f"returned the float {result:g}, not an int.",
+            "the number of dead units is a whole number: return it as an int, e.g. int(dead_mask.sum()).",
+        )
     if isinstance(result, (list, tuple, dict, set)):
-        fail(name, f"returned a {type(result).__name__}, not one number.", "return the number of dead units of the layer as an int, not the units themselves.")
+        fail(
+            name,
+            f"returned a {type(result).__name__}, not one number.",
+            "return the number of dead units of the layer as an int, not the units themselves.",
+        )
     fail(name, f"returned a {type(result).__name__}, not a number.", "return the number of dead units as an int.")
 
 
@@ -176,7 +196,9 @@ def _expect_unchanged(batches, originals, name):
             )
 
 
-@graded_check("count_dead_units", expects="an int: the number of units never > 0 in any of the (batch size, units) tensors")
+@graded_check(
+    "count_dead_units", expects="an int: the number of units never > 0 in any of the (batch size, units) tensors"
+)
 def check_count_dead_units(count_dead_units):
     """Check `count_dead_units(activation_batches)`: units never > 0 over all batches."""
     name = "count_dead_units"
@@ -186,7 +208,9 @@ def check_count_dead_units(count_dead_units):
     units = batches[0].shape[1]
     expected = never_positive(batches)
     silent_per_batch = [int((~b.gt(0).any(dim=0)).sum()) for b in batches]
-    got = _as_count(call(count_dead_units, batches, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS), name, units, expected)
+    got = _as_count(
+        call(count_dead_units, batches, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS), name, units, expected
+    )
     _expect_unchanged(batches, originals, name)
     if got != expected:
         per_batch_hint = (
@@ -197,22 +221,51 @@ def check_count_dead_units(count_dead_units):
         )
         mean = sum(silent_per_batch) / len(silent_per_batch)
         wrong = {
-            sum(silent_per_batch): (f"counted {got} dead units in a layer of {units}: the per-batch counts {silent_per_batch} added up.", per_batch_hint),
-            round(mean): (f"returned {got}, about the average of the per-batch counts {silent_per_batch}.", per_batch_hint),
-            math.floor(mean): (f"returned {got}, about the average of the per-batch counts {silent_per_batch}.", per_batch_hint),
-            units - expected: (f"returned {got}, the number of units that fire.", "count the units that never output > 0, not the ones that do."),
-            silent_per_batch[-1]: (f"returned {got}, the count on the last batch alone.", "dead on one batch is not dead on the data set: every batch must be taken into account (did a loop overwrite the result?)."),
-            silent_per_batch[0]: (f"returned {got}, the count on the first batch alone.", "dead on one batch is not dead on the data set: every batch must be taken into account."),
+            sum(silent_per_batch): (
+                f"counted {got} dead units in a layer of {units}: the per-batch counts {silent_per_batch} added up.",
+                per_batch_hint,
+            ),
+            round(mean): (
+                f"returned {got}, about the average of the per-batch counts {silent_per_batch}.",
+                per_batch_hint,
+            ),
+            math.floor(mean): (
+                f"returned {got}, about the average of the per-batch counts {silent_per_batch}.",
+                per_batch_hint,
+            ),
+            units - expected: (
+                f"returned {got}, the number of units that fire.",
+                "count the units that never output > 0, not the ones that do.",
+            ),
+            silent_per_batch[-1]: (
+                f"returned {got}, the count on the last batch alone.",
+                "dead on one batch is not dead on the data set: every batch must be taken into account (did a loop overwrite the result?).",
+            ),
+            silent_per_batch[0]: (
+                f"returned {got}, the count on the first batch alone.",
+                "dead on one batch is not dead on the data set: every batch must be taken into account.",
+            ),
             sum(1 for fires in _FIRES_IN_BATCHES if len(fires) < len(batches)): (
                 f"returned {got}, the number of units that are silent in at least one batch.",
                 "a unit that fires in any batch is alive: it is dead only if it is silent in all of them (AND over batches, not OR).",
             ),
         }
-        problem, hint = wrong.get(got, (f"returned {got} for ReLU outputs in 3 batches of 4, 3 and 2 examples; {expected} of the {units} units never fire.", "a unit is dead when none of its outputs, in any batch, is > 0."))
+        problem, hint = wrong.get(
+            got,
+            (
+                f"returned {got} for ReLU outputs in 3 batches of 4, 3 and 2 examples; {expected} of the {units} units never fire.",
+                "a unit is dead when none of its outputs, in any batch, is > 0.",
+            ),
+        )
         fail(name, problem, hint)
 
     signed = [b.clone() for b in _SIGNED]
-    got = _as_count(call(count_dead_units, signed, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS), name, signed[0].shape[1], _SIGNED_DEAD)
+    got = _as_count(
+        call(count_dead_units, signed, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS),
+        name,
+        signed[0].shape[1],
+        _SIGNED_DEAD,
+    )
     _expect_unchanged(signed, _SIGNED, name)
     if got != _SIGNED_DEAD:
         everything = torch.cat(_SIGNED)
@@ -234,11 +287,22 @@ def check_count_dead_units(count_dead_units):
                 "a sum can be negative even though one output is > 0 (negative outputs outweigh it). Test each output: is any of them > 0?",
             ),
         }
-        problem, hint = wrong.get(got, (f"returned {got} for a layer with negative outputs; {_SIGNED_DEAD} of its 7 units never output > 0.", "dead = no output > 0 in any batch."))
+        problem, hint = wrong.get(
+            got,
+            (
+                f"returned {got} for a layer with negative outputs; {_SIGNED_DEAD} of its 7 units never output > 0.",
+                "dead = no output > 0 in any batch.",
+            ),
+        )
         fail(name, problem, hint)
 
     tiny = _tiny_batches()
-    got = _as_count(call(count_dead_units, [b.clone() for b in tiny], name=name, forbidden=_PACKAGE_IMPLEMENTATIONS), name, 8, _TINY_DEAD)
+    got = _as_count(
+        call(count_dead_units, [b.clone() for b in tiny], name=name, forbidden=_PACKAGE_IMPLEMENTATIONS),
+        name,
+        8,
+        _TINY_DEAD,
+    )
     if got != _TINY_DEAD:
         below = {t: _TINY_DEAD + sum(v <= t for v in _TINY.values()) for t in _TINY.values()}
         if got in below.values() and got > _TINY_DEAD:
@@ -251,7 +315,11 @@ def check_count_dead_units(count_dead_units):
                 "passes the full gradient back, so that unit still learns. Dead means exactly: never > 0. A unit that is only "
                 "nearly silent is what the τ-dormant score is for.",
             )
-        fail(name, f"returned {got} for a ReLU layer where {_TINY_DEAD} of 8 units are never > 0 (others fire with tiny outputs).", "dead = no output > 0 in any batch.")
+        fail(
+            name,
+            f"returned {got} for a ReLU layer where {_TINY_DEAD} of 8 units are never > 0 (others fire with tiny outputs).",
+            "dead = no output > 0 in any batch.",
+        )
 
     cases = [
         ("5 random ReLU batches (the last one smaller)", _random_relu_batches(31, (64, 64, 64, 64, 17), 40)),
@@ -260,10 +328,19 @@ def check_count_dead_units(count_dead_units):
     for label, case in cases:
         originals = [b.clone() for b in case]
         expected = never_positive(case)
-        got = _as_count(call(count_dead_units, case, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS), name, case[0].shape[1], expected)
+        got = _as_count(
+            call(count_dead_units, case, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS),
+            name,
+            case[0].shape[1],
+            expected,
+        )
         _expect_unchanged(case, originals, name)
         if got != expected:
-            fail(name, f"returned {got} on {label}; the right count is {expected}.", "a unit is dead when none of its outputs, in any batch, is > 0.")
+            fail(
+                name,
+                f"returned {got} on {label}; the right count is {expected}.",
+                "a unit is dead when none of its outputs, in any batch, is > 0.",
+            )
     print(
         "count_dead_units passed: exact counts on ReLU outputs in 3 uneven batches (2 of 10 dead, while the per-batch "
         f"counts add up to {sum(silent_per_batch)}), on outputs with negative values (3 of 7 dead, where `sum == 0` finds 2), "
@@ -303,7 +380,10 @@ def hook_fixture():
 def _hook_counts(model):
     """Number of forward (pre-)hooks on every submodule, plus the global ones."""
     counts = {name: (len(m._forward_hooks), len(m._forward_pre_hooks)) for name, m in model.named_modules()}
-    counts["<global>"] = (len(_module_internals._global_forward_hooks), len(_module_internals._global_forward_pre_hooks))
+    counts["<global>"] = (
+        len(_module_internals._global_forward_hooks),
+        len(_module_internals._global_forward_pre_hooks),
+    )
     return counts
 
 
@@ -321,7 +401,9 @@ class _Witness:
 
     def __call__(self, module, inputs, output):
         self.batches.append(inputs[0].detach().clone())
-        self.gradients.append(torch.is_grad_enabled())  # the state the student's forward pass ran in (read before our own no_grad)
+        self.gradients.append(
+            torch.is_grad_enabled()
+        )  # the state the student's forward pass ran in (read before our own no_grad)
         with torch.no_grad():
             if not torch.allclose(output, self.clean(inputs[0]), atol=1e-6):
                 self.changed = True
@@ -373,13 +455,24 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
     try:
         inspect.signature(dead_units_with_hooks).bind(model, X, batch_size)
     except TypeError as error:
-        fail(name, f"cannot be called as dead_units_with_hooks(model, X, batch_size): {error}.", "keep the signature dead_units_with_hooks(model, X, batch_size=256).")
+        fail(
+            name,
+            f"cannot be called as dead_units_with_hooks(model, X, batch_size): {error}.",
+            "keep the signature dead_units_with_hooks(model, X, batch_size=256).",
+        )
     except ValueError:
         pass  # no signature available (a builtin): just call it
     gradients_were_enabled = torch.is_grad_enabled()
     try:
-        result = call(dead_units_with_hooks, model, X, batch_size, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS,
-                      error_hints={RuntimeError: _HOOK_RETURNS_HINT})
+        result = call(
+            dead_units_with_hooks,
+            model,
+            X,
+            batch_size,
+            name=name,
+            forbidden=_PACKAGE_IMPLEMENTATIONS,
+            error_hints={RuntimeError: _HOOK_RETURNS_HINT},
+        )
     finally:
         gradients_left_on = torch.is_grad_enabled()
         torch.set_grad_enabled(gradients_were_enabled)  # repair the caller's state before reporting anything
@@ -406,7 +499,11 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
             "a forward hook that returns a value replaces the module's output. A monitoring hook only looks: it returns None.",
         )
     if witness.calls == 0:
-        fail(name, "never ran the model.", "run the model on X (in batches of batch_size) so that the hooks see the activations.")
+        fail(
+            name,
+            "never ran the model.",
+            "run the model on X (in batches of batch_size) so that the hooks see the activations.",
+        )
     sizes = [len(b) for b in witness.batches]
     if max(sizes) > batch_size:
         fail(
@@ -450,10 +547,17 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
             "leave the model as you found it: if you switch modes, restore the previous one afterwards (model.train(was_training)).",
         )
     if not isinstance(result, dict):
-        fail(name, f"returned a {type(result).__name__}, not a dict.", "return {module name: number of dead units} for every nn.ReLU module.")
+        fail(
+            name,
+            f"returned a {type(result).__name__}, not a dict.",
+            "return {module name: number of dead units} for every nn.ReLU module.",
+        )
     if not all(isinstance(key, str) for key in result):
-        fail(name, f"returned a dict keyed by {sorted({type(k).__name__ for k in result})}, not by module names.",
-             "use the names that model.named_modules() gives (strings such as '0.1'), not the modules or their positions.")
+        fail(
+            name,
+            f"returned a dict keyed by {sorted({type(k).__name__ for k in result})}, not by module names.",
+            "use the names that model.named_modules() gives (strings such as '0.1'), not the modules or their positions.",
+        )
     if set(result) != set(expected):
         fail(
             name,
@@ -477,7 +581,11 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
                 "a unit is dead only if it never fires on any example of X. Counting batch by batch and adding the "
                 "counts measures (unit, batch) pairs, not units.",
             )
-        fail(name, f"returned {counts}; on X the counts are {expected}.", "dead = the ReLU's output is never > 0 on any example of X.")
+        fail(
+            name,
+            f"returned {counts}; on X the counts are {expected}.",
+            "dead = the ReLU's output is never > 0 on any example of X.",
+        )
 
     # The model in eval mode stays in eval mode; hooks go away even when the forward pass fails.
     model.eval()
@@ -487,7 +595,15 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
     model.train()
     before = _hook_counts(model)
     try:  # 7 features for a 4-input model: the model raises a RuntimeError on purpose, which propagates here
-        call(dead_units_with_hooks, model, torch.ones(8, 7), 4, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS, reraise=(RuntimeError,))
+        call(
+            dead_units_with_hooks,
+            model,
+            torch.ones(8, 7),
+            4,
+            name=name,
+            forbidden=_PACKAGE_IMPLEMENTATIONS,
+            reraise=(RuntimeError,),
+        )
     except RuntimeError:
         pass
     leftovers = _leftover_hooks(before, _hook_counts(model))
@@ -540,12 +656,27 @@ def _wrong_normalisations(h):
     mean_signed = h.mean(dim=dims)
     per_example = h.abs() / h.abs().mean(dim=unit_dim, keepdim=True).clamp_min(1e-12)
     return [
-        (mean_signed / mean_signed.mean(), "mean|h_i|, not mean h_i: with negative outputs (Leaky ReLU, GELU ...) positive and negative values cancel."),
-        (mean_abs / mean_abs.max(), "divide by the layer's average of mean|h_k| (as ReDo does), not by its maximum: the scores of a layer average to 1."),
-        (mean_abs / mean_abs.sum(), "divide by the average of mean|h_k| over the layer, not by the sum: with the sum, scores shrink as the layer gets wider and a threshold τ would mean something different for every width."),
-        (mean_abs, "normalise: divide each unit's mean|h_i| by the layer's average of mean|h_k|, so that τ is relative to the layer."),
+        (
+            mean_signed / mean_signed.mean(),
+            "mean|h_i|, not mean h_i: with negative outputs (Leaky ReLU, GELU ...) positive and negative values cancel.",
+        ),
+        (
+            mean_abs / mean_abs.max(),
+            "divide by the layer's average of mean|h_k| (as ReDo does), not by its maximum: the scores of a layer average to 1.",
+        ),
+        (
+            mean_abs / mean_abs.sum(),
+            "divide by the average of mean|h_k| over the layer, not by the sum: with the sum, scores shrink as the layer gets wider and a threshold τ would mean something different for every width.",
+        ),
+        (
+            mean_abs,
+            "normalise: divide each unit's mean|h_i| by the layer's average of mean|h_k|, so that τ is relative to the layer.",
+        ),
         (mean_abs / mean_abs.median(), "divide by the average of mean|h_k| over the layer, not by the median."),
-        (per_example.mean(dim=dims), "normalise once, by the layer average of the per-unit means, not example by example."),
+        (
+            per_example.mean(dim=dims),
+            "normalise once, by the layer average of the per-unit means, not example by example.",
+        ),
     ]
 
 
@@ -559,13 +690,24 @@ def check_dormant_scores(dormant_scores):
         original = h.clone()
         result = call(dormant_scores, h, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS)
         if not torch.equal(h, original):
-            fail(name, "modified its input in place.", "h.abs_() and similar in-place ops change the caller's activations; use h.abs().")
+            fail(
+                name,
+                "modified its input in place.",
+                "h.abs_() and similar in-place ops change the caller's activations; use h.abs().",
+            )
         if not isinstance(result, torch.Tensor):
-            fail(name, f"returned a {type(result).__name__}, not a torch.Tensor.", "return a 1-D tensor with one score per unit.")
+            fail(
+                name,
+                f"returned a {type(result).__name__}, not a torch.Tensor.",
+                "return a 1-D tensor with one score per unit.",
+            )
         result = plain_tensor(result, name)
         if not result.dtype.is_floating_point:
-            fail(name, f"returned a tensor of dtype {result.dtype} for {label}.",
-                 "a score is a ratio of means, a float: a comparison (a mask) or an integer division loses it. Return the scores themselves.")
+            fail(
+                name,
+                f"returned a tensor of dtype {result.dtype} for {label}.",
+                "a score is a ratio of means, a float: a comparison (a mask) or an integer division loses it. Return the scores themselves.",
+            )
         expected = reference_dormant_scores(h)
         units = expected.numel()
         if result.shape != expected.shape:
@@ -577,25 +719,54 @@ def check_dormant_scores(dormant_scores):
                     "N, H and W and keep C, so a (N, C, H, W) tensor gives C scores.",
                 )
             if h.dim() == 4 and result.numel() == h.shape[-1]:
-                fail(name, f"returned {result.numel()} scores for {label}; it has {units} channels.", "for (N, C, H, W) the units are the channels, axis 1, not the last axis.")
+                fail(
+                    name,
+                    f"returned {result.numel()} scores for {label}; it has {units} channels.",
+                    "for (N, C, H, W) the units are the channels, axis 1, not the last axis.",
+                )
             if h.dim() == 3 and result.numel() == h.shape[1]:
-                fail(name, f"returned {result.numel()} scores for {label}; it has {units} features.", "in a sequence layer (N, T, F) the units are the features, the last axis; average over N and T.")
+                fail(
+                    name,
+                    f"returned {result.numel()} scores for {label}; it has {units} features.",
+                    "in a sequence layer (N, T, F) the units are the features, the last axis; average over N and T.",
+                )
             if h.dim() == 3 and result.numel() == h[0].numel():
-                fail(name, f"returned {result.numel()} scores for {label}.", "that counts (time step, feature) pairs as units; a feature is one unit at every time step: average over N and T, keep F.")
-            fail(name, f"returned shape {tuple(result.shape)} for {label}; expected ({units},), one score per unit.", "average |h| over every axis except the units' axis.")
+                fail(
+                    name,
+                    f"returned {result.numel()} scores for {label}.",
+                    "that counts (time step, feature) pairs as units; a feature is one unit at every time step: average over N and T, keep F.",
+                )
+            fail(
+                name,
+                f"returned shape {tuple(result.shape)} for {label}; expected ({units},), one score per unit.",
+                "average |h| over every axis except the units' axis.",
+            )
         if not torch.isfinite(result).all():
-            fail(name, f"returned non-finite scores ({result.tolist()[:4]}...) for {label}.", "only a layer that never fires has a zero average; give such a layer zeros, not 0/0 = nan.")
+            fail(
+                name,
+                f"returned non-finite scores ({result.tolist()[:4]}...) for {label}.",
+                "only a layer that never fires has a zero average; give such a layer zeros, not 0/0 = nan.",
+            )
         if not torch.allclose(result.double(), expected.double(), atol=1e-5, rtol=1e-4):
             for wrong, hint in _wrong_normalisations(h):
                 if torch.allclose(result.double(), wrong.double(), atol=1e-5, rtol=1e-4):
                     fail(name, f"gives {result[:4].tolist()}... for {label}; expected {expected[:4].tolist()}...", hint)
-            fail(name, f"gives {result[:4].tolist()}... for {label}; expected {expected[:4].tolist()}...", "s_i = mean|h_i| / ((1/H) Σ_k mean|h_k|), the mean over every example (and position) of the unit.")
+            fail(
+                name,
+                f"gives {result[:4].tolist()}... for {label}; expected {expected[:4].tolist()}...",
+                "s_i = mean|h_i| / ((1/H) Σ_k mean|h_k|), the mean over every example (and position) of the unit.",
+            )
         worst = max(worst, (result.double() - expected.double()).abs().max().item())
     silent = torch.zeros(8, 5)
     result = call(dormant_scores, silent, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS)
     if isinstance(result, torch.Tensor):
         result = plain_tensor(result, name)
-    if not isinstance(result, torch.Tensor) or result.shape != (5,) or not torch.isfinite(result).all() or (result != 0).any():
+    if (
+        not isinstance(result, torch.Tensor)
+        or result.shape != (5,)
+        or not torch.isfinite(result).all()
+        or (result != 0).any()
+    ):
         fail(
             name,
             f"returned {result} for a layer that never fires (all outputs 0); expected five zeros.",
@@ -611,13 +782,25 @@ def check_dormant_scores(dormant_scores):
 def _as_unit_set(answer, name, units):
     """A set of unit indices from a set, frozenset, list, tuple or range of ints; anything else fails with a hint."""
     if answer is None:
-        fail(name, "is None: not answered yet.", "replace None with a set of unit numbers, e.g. {1, 3} (or set() for none).")
+        fail(
+            name,
+            "is None: not answered yet.",
+            "replace None with a set of unit numbers, e.g. {1, 3} (or set() for none).",
+        )
     if isinstance(answer, (str, bytes, dict)) or not isinstance(answer, (set, frozenset, list, tuple, range)):
-        fail(name, f"is a {type(answer).__name__}, not a set of unit numbers.", "write a set of ints such as {1, 3}; set() if no unit qualifies.")
+        fail(
+            name,
+            f"is a {type(answer).__name__}, not a set of unit numbers.",
+            "write a set of ints such as {1, 3}; set() if no unit qualifies.",
+        )
     found = set()
     for unit in answer:
         if isinstance(unit, bool) or not isinstance(unit, numbers.Integral):
-            fail(name, f"contains {unit!r} ({type(unit).__name__}), not a unit number.", f"units are numbered 0 to {units - 1}: write ints such as {{1, 3}}.")
+            fail(
+                name,
+                f"contains {unit!r} ({type(unit).__name__}), not a unit number.",
+                f"units are numbered 0 to {units - 1}: write ints such as {{1, 3}}.",
+            )
         if not 0 <= int(unit) < units:
             fail(name, f"contains {int(unit)}; the layer's units are numbered 0 to {units - 1}.")
         found.add(int(unit))

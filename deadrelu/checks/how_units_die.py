@@ -36,7 +36,11 @@ def _as_bool(result, name):
                 "examples with .all() (or `not ....any()`).",
             )
         if result.dtype != torch.bool:
-            fail(name, f"returned a {result.dtype} tensor, not a bool.", "return a bool (or a bool tensor): the answer is yes or no.")
+            fail(
+                name,
+                f"returned a {result.dtype} tensor, not a bool.",
+                "return a bool (or a bool tensor): the answer is yes or no.",
+            )
         return bool(result.reshape(()).item())
     if type(result) is bool:
         return result
@@ -101,29 +105,44 @@ def check_is_dead_on(is_dead_on):
         wrong = [i for i, (a, e) in enumerate(zip(answers, expected)) if a != e]
         if all(answers[i] and _tiny_positive(pre[i]) for i in wrong):
             i = wrong[0]
-            fail(name, f"says dead for a unit whose largest pre-activation is {pre[i].max().item():.1g} > 0.", _THRESHOLD_HINT)
+            fail(
+                name,
+                f"says dead for a unit whose largest pre-activation is {pre[i].max().item():.1g} > 0.",
+                _THRESHOLD_HINT,
+            )
         i = wrong[0]
         w, b = _UNITS[i]
-        fail(name, f"gives {answers[i]} for w={w.tolist()}, b={b}; expected {expected[i]} "
-                   f"(pre-activations {pre[i].tolist()}).")
+        fail(
+            name,
+            f"gives {answers[i]} for w={w.tolist()}, b={b}; expected {expected[i]} "
+            f"(pre-activations {pre[i].tolist()}).",
+        )
     for w, b in _TINY_UNITS:
         z = _X64 @ w + b
         if _as_bool(call(is_dead_on, w.clone(), b, _X64.clone(), name=name), name):
-            fail(name, f"says dead for a float64 unit whose largest pre-activation is {z.max().item():.1g} > 0.", _THRESHOLD_HINT)
+            fail(
+                name,
+                f"says dead for a float64 unit whose largest pre-activation is {z.max().item():.1g} > 0.",
+                _THRESHOLD_HINT,
+            )
     expect_no_python_loops(is_dead_on, name)
-    print(f"is_dead_on passed: {len(_UNITS) + len(_TINY_UNITS)} units, including an exact zero, units that fire on one "
-          "example only and units whose best pre-activation is a tiny positive number.")
+    print(
+        f"is_dead_on passed: {len(_UNITS) + len(_TINY_UNITS)} units, including an exact zero, units that fire on one "
+        "example only and units whose best pre-activation is a tiny positive number."
+    )
 
 
-_W = torch.tensor([
-    [-2.1, -1.8, -2.5],  # 0: negative everywhere -> dead
-    [1.0, 1.0, 1.0],  # 1: best z exactly 0 -> dead
-    [-1.0, -1.0, 1.0],  # 2: alive
-    [0.5, 0.5, 0.5],  # 3: alive
-    [1.0, 0.0, 0.0],  # 4: best z exactly 0 -> dead
-    [2e-7, -1.0, 0.0],  # 5: best z 4e-7 -> alive
-    [3e-4, -1.0, 0.0],  # 6: best z 6e-4 -> alive
-])
+_W = torch.tensor(
+    [
+        [-2.1, -1.8, -2.5],  # 0: negative everywhere -> dead
+        [1.0, 1.0, 1.0],  # 1: best z exactly 0 -> dead
+        [-1.0, -1.0, 1.0],  # 2: alive
+        [0.5, 0.5, 0.5],  # 3: alive
+        [1.0, 0.0, 0.0],  # 4: best z exactly 0 -> dead
+        [2e-7, -1.0, 0.0],  # 5: best z 4e-7 -> alive
+        [3e-4, -1.0, 0.0],  # 6: best z 6e-4 -> alive
+    ]
+)
 _B = torch.tensor([-0.1, -3.0, 0.5, -0.5, -2.0, 0.0, 0.0])
 
 
@@ -137,7 +156,10 @@ def _as_unit_mask(result, units, name, what="returned"):
             "reduce over the examples (dim 0 of X @ W.T + b), keeping the units.",
         )
     if result.shape != (units,):
-        fail(name, f"returned shape {tuple(result.shape)}; expected ({units},): one bool per unit (rows of W, nn.Linear's layout).")
+        fail(
+            name,
+            f"returned shape {tuple(result.shape)}; expected ({units},): one bool per unit (rows of W, nn.Linear's layout).",
+        )
     if result.dtype != torch.bool:
         fail(name, f"returned dtype {result.dtype}.", "return a bool tensor: True where the unit is dead.")
     return result
@@ -153,17 +175,33 @@ def check_dead_units(dead_units):
     expect_input_unchanged(lambda X, W_, b_: dead_units(W_, b_, X), _X.clone(), name, W.clone(), b.clone())
     result = _as_unit_mask(call(dead_units, W.clone(), b.clone(), _X.clone(), name=name), len(W), name)
     if torch.equal(result, ~expected):
-        fail(name, "marks the live units as dead and the dead ones as live.", "True should mean dead: never > 0 on any example.")
+        fail(
+            name,
+            "marks the live units as dead and the dead ones as live.",
+            "True should mean dead: never > 0 on any example.",
+        )
     if torch.equal(result, (pre < 0).all(dim=0)):
-        fail(name, "misses units whose best pre-activation is exactly 0.", "ReLU outputs 0 at z = 0: a unit fires only where z > 0, so test `> 0` (or `<= 0` for off).")
+        fail(
+            name,
+            "misses units whose best pre-activation is exactly 0.",
+            "ReLU outputs 0 at z = 0: a unit fires only where z > 0, so test `> 0` (or `<= 0` for off).",
+        )
     if torch.equal(result, (pre.mean(dim=0) <= 0)):
-        fail(name, "decides by the mean pre-activation.", "one example with z > 0 is enough to be alive; use .any() / .all() over the examples.")
+        fail(
+            name,
+            "decides by the mean pre-activation.",
+            "one example with z > 0 is enough to be alive; use .any() / .all() over the examples.",
+        )
     if torch.equal(result, pre[0] <= 0):
         fail(name, "looks at the first example only.", "dead means off on every example: reduce over all rows.")
     wrong = (result != expected).nonzero().flatten().tolist()
     if wrong and all(bool(result[i]) and _tiny_positive(pre[:, i]) for i in wrong):
         i = wrong[0]
-        fail(name, f"marks unit {i} dead, but its largest pre-activation is {pre[:, i].max().item():.1g} > 0.", _THRESHOLD_HINT)
+        fail(
+            name,
+            f"marks unit {i} dead, but its largest pre-activation is {pre[:, i].max().item():.1g} > 0.",
+            _THRESHOLD_HINT,
+        )
     if wrong:
         fail(name, f"gives {result.tolist()}; expected {expected.tolist()} (units 0, 1 and 4 are dead).")
     # float64 units alive by a margin far below any threshold
@@ -173,24 +211,37 @@ def check_dead_units(dead_units):
     if tiny.any():
         best = (_X64 @ W64.T + b64).max(dim=0).values
         i = int(tiny.nonzero()[0])
-        fail(name, f"marks a float64 unit dead whose largest pre-activation is {best[i].item():.1g} > 0.", _THRESHOLD_HINT)
+        fail(
+            name,
+            f"marks a float64 unit dead whose largest pre-activation is {best[i].item():.1g} > 0.",
+            _THRESHOLD_HINT,
+        )
     # a second data set with more examples than features: catches transposed products
     g = torch.Generator().manual_seed(0)
     W2, b2, X2 = torch.randn(7, 5, generator=g), torch.randn(7, generator=g) - 2.0, torch.rand(40, 5, generator=g)
     expected2 = ~((X2 @ W2.T + b2) > 0).any(dim=0)
     result2 = plain_tensor(call(dead_units, W2, b2, X2, name=name), name)
     if result2.shape != expected2.shape or not torch.equal(result2, expected2):
-        fail(name, "is wrong on a layer of 7 units with 5 inputs and 40 examples.", "W has shape (units, features) as in nn.Linear: pre-activations are X @ W.T + b.")
+        fail(
+            name,
+            "is wrong on a layer of 7 units with 5 inputs and 40 examples.",
+            "W has shape (units, features) as in nn.Linear: pre-activations are X @ W.T + b.",
+        )
     expect_no_python_loops(dead_units, name)
-    print(f"dead_units passed: a 7-unit layer (exact zeros and tiny positive pre-activations included), 2 float64 units "
-          f"alive by less than 1e-11, and a 7-unit layer on 40 examples ({int(expected2.sum())} dead).")
+    print(
+        f"dead_units passed: a 7-unit layer (exact zeros and tiny positive pre-activations included), 2 float64 units "
+        f"alive by less than 1e-11, and a 7-unit layer on 40 examples ({int(expected2.sum())} dead)."
+    )
 
 
 # --- the born-dead ranking: its form only -------------------------------------------------------
 NETS = ("A", "B", "C", "D")
 
 
-@graded_check("BORN_DEAD_RANKING", expects='the four letters from most to least likely born dead, e.g. ["D", "C", "B", "A"] or "DCBA"')
+@graded_check(
+    "BORN_DEAD_RANKING",
+    expects='the four letters from most to least likely born dead, e.g. ["D", "C", "B", "A"] or "DCBA"',
+)
 def check_ranking(ranking, name="BORN_DEAD_RANKING", nets=NETS):
     """The FORM of a ranking of `nets` (each letter once), not whether it is right; returns it as a list.
 
@@ -198,14 +249,28 @@ def check_ranking(ranking, name="BORN_DEAD_RANKING", nets=NETS):
     ignored). The hidden tests grade the order itself.
     """
     if ranking is None or ranking is Ellipsis:
-        fail(name, "is not answered yet.", f'replace None with your ranking, most likely born dead first, e.g. {list(reversed(nets))}.')
+        fail(
+            name,
+            "is not answered yet.",
+            f"replace None with your ranking, most likely born dead first, e.g. {list(reversed(nets))}.",
+        )
     if isinstance(ranking, str):
         letters = [c.upper() for c in ranking if c.isalnum()]
     elif isinstance(ranking, (list, tuple)) and all(isinstance(c, str) for c in ranking):
         letters = [c.strip().upper() for c in ranking]
     else:
-        fail(name, f"is {ranking!r} ({type(ranking).__name__}), not a list of letters.", f"write the letters in order, e.g. {list(reversed(nets))}.")
+        fail(
+            name,
+            f"is {ranking!r} ({type(ranking).__name__}), not a list of letters.",
+            f"write the letters in order, e.g. {list(reversed(nets))}.",
+        )
     if sorted(letters) != sorted(nets):
-        fail(name, f"is {letters}: it must name each of {', '.join(nets)} exactly once.", "a ranking orders all four nets, most likely born dead first.")
-    print(f"{name}: {' > '.join(letters)} is a well-formed ranking. It is graded when you hand in; the experiment below measures it.")
+        fail(
+            name,
+            f"is {letters}: it must name each of {', '.join(nets)} exactly once.",
+            "a ranking orders all four nets, most likely born dead first.",
+        )
+    print(
+        f"{name}: {' > '.join(letters)} is a well-formed ranking. It is graded when you hand in; the experiment below measures it."
+    )
     return letters

@@ -29,15 +29,28 @@ def check_log10_std_predictions(predicted):
     if predicted is None:
         fail(name, "is None: not answered yet.", f"set it to a dict with one number per scheme: {list(DEPTH_SCHEMES)}.")
     if not isinstance(predicted, dict):
-        fail(name, f"is a {type(predicted).__name__}, not a dict.", f"a dict with one number per scheme: {list(DEPTH_SCHEMES)}.")
+        fail(
+            name,
+            f"is a {type(predicted).__name__}, not a dict.",
+            f"a dict with one number per scheme: {list(DEPTH_SCHEMES)}.",
+        )
     if set(predicted) != set(DEPTH_SCHEMES):
-        fail(name, f"has the keys {sorted(map(str, predicted))}.", f"it needs exactly these keys: {list(DEPTH_SCHEMES)}.")
+        fail(
+            name, f"has the keys {sorted(map(str, predicted))}.", f"it needs exactly these keys: {list(DEPTH_SCHEMES)}."
+        )
     values = {scheme: as_number(predicted[scheme], name, f"the prediction for {scheme!r}") for scheme in DEPTH_SCHEMES}
     if not all(math.isfinite(v) for v in values.values()):
-        fail(name, f"holds {values}: not finite numbers.", "log10 of a std is a finite number (-3 means a std of 0.001).")
-    print("PREDICTED_LOG10_STD has the right form: "
-          + ", ".join(f"{scheme} {value:g}" + (f" (a std of about {10 ** value:.2g})" if abs(value) < 300 else "") for scheme, value in values.items())
-          + ". It is graded when you hand in; section 3 measures it.")
+        fail(
+            name, f"holds {values}: not finite numbers.", "log10 of a std is a finite number (-3 means a std of 0.001)."
+        )
+    print(
+        "PREDICTED_LOG10_STD has the right form: "
+        + ", ".join(
+            f"{scheme} {value:g}" + (f" (a std of about {10**value:.2g})" if abs(value) < 300 else "")
+            for scheme, value in values.items()
+        )
+        + ". It is graded when you hand in; section 3 measures it."
+    )
 
 
 @graded_check("MOST_DEAD_AT_LAYER_30", f"one of {list(DEAD_CHOICES)}")
@@ -48,7 +61,9 @@ def check_dead_units_prediction(choice):
         fail(name, "is None: not answered yet.", f"set it to one of {list(DEAD_CHOICES)}.")
     if not isinstance(choice, str) or choice not in DEAD_CHOICES:
         fail(name, f"is {choice!r}.", f"it is one of the strings {list(DEAD_CHOICES)}.")
-    print(f"MOST_DEAD_AT_LAYER_30 = {choice!r} has the right form. It is graded when you hand in; section 3 measures it.")
+    print(
+        f"MOST_DEAD_AT_LAYER_30 = {choice!r} has the right form. It is graded when you hand in; section 3 measures it."
+    )
 
 
 # --- he_normal_ ---------------------------------------------------------------------------
@@ -107,19 +122,34 @@ def _check_variance(weight, fan_out, fan_in, name):
     expected = 2 / fan_in
     measured = w.pow(2).mean().item()
     if not math.isfinite(measured) or measured == 0:
-        fail(name, f"filled a ({fan_out}, {fan_in}) weight with mean square {measured}.", "draw random numbers from N(0, 2/fan_in).")
+        fail(
+            name,
+            f"filled a ({fan_out}, {fan_in}) weight with mean square {measured}.",
+            "draw random numbers from N(0, 2/fan_in).",
+        )
     if abs(w.mean().item()) > 6 * math.sqrt(measured / n):
-        fail(name, f"gives weights with mean {w.mean().item():.3g}, not 0.",
-             "He init is centred on 0: a symmetric distribution, N(0, 2/fan_in). torch.rand draws from U(0, 1), which is all positive.")
+        fail(
+            name,
+            f"gives weights with mean {w.mean().item():.3g}, not 0.",
+            "He init is centred on 0: a symmetric distribution, N(0, 2/fan_in). torch.rand draws from U(0, 1), which is all positive.",
+        )
     relative = measured / expected - 1
     band = 5 * math.sqrt(2 / n)  # 5 sigma of a mean square of n normal draws
     if abs(relative) > band:
         for rule, (variance, hint) in _variance_rules(fan_out, fan_in).items():
             if hint and abs(measured / variance - 1) < 0.05:
-                fail(name, f"gives weight variance {measured:.3g} for shape ({fan_out}, {fan_in}) (fan_out, fan_in): "
-                           f"that is {rule}; expected 2/fan_in = {expected:.3g}.", hint)
-        fail(name, f"gives weight variance {measured:.3g} for shape ({fan_out}, {fan_in}); expected 2/fan_in = {expected:.3g} "
-                   f"(relative error {relative:+.2f}).", "draw from N(0, 2/fan_in): mean 0, std sqrt(2 / weight.shape[1]).")
+                fail(
+                    name,
+                    f"gives weight variance {measured:.3g} for shape ({fan_out}, {fan_in}) (fan_out, fan_in): "
+                    f"that is {rule}; expected 2/fan_in = {expected:.3g}.",
+                    hint,
+                )
+        fail(
+            name,
+            f"gives weight variance {measured:.3g} for shape ({fan_out}, {fan_in}); expected 2/fan_in = {expected:.3g} "
+            f"(relative error {relative:+.2f}).",
+            "draw from N(0, 2/fan_in): mean 0, std sqrt(2 / weight.shape[1]).",
+        )
     std = math.sqrt(measured)
     tail = (w.abs() > 2 * std).double().mean().item()  # 4.55 % for a normal distribution
     if abs(tail - 0.0455) > 5 * math.sqrt(0.0455 * 0.9545 / n):
@@ -131,14 +161,22 @@ def _check_variance(weight, fan_out, fan_in, name):
 
 
 _HE_REFERENCES = {"kaiming_normal_", "kaiming_normal", "kaiming_uniform_", "kaiming_uniform"}
-_NO_GRAD_HE = ("a parameter requires grad, and autograd refuses in-place changes to it. Do the in-place "
-               "work inside `with torch.no_grad():`, as torch.nn.init does.")
+_NO_GRAD_HE = (
+    "a parameter requires grad, and autograd refuses in-place changes to it. Do the in-place "
+    "work inside `with torch.no_grad():`, as torch.nn.init does."
+)
 
 
 def _call_he(he_normal_, *args):
     """The student's he_normal_ under the call watch: PyTorch's He init and the course's init_model are the reference."""
-    return call(he_normal_, *args, name="he_normal_", banned=_HE_REFERENCES,
-                forbidden=[_package.init_model, _package._init_layer], error_hints={"leaf Variable": _NO_GRAD_HE})
+    return call(
+        he_normal_,
+        *args,
+        name="he_normal_",
+        banned=_HE_REFERENCES,
+        forbidden=[_package.init_model, _package._init_layer],
+        error_hints={"leaf Variable": _NO_GRAD_HE},
+    )
 
 
 @graded_check("he_normal_", "a function he_normal_(weight, generator=None) that fills `weight` in place and returns it")
@@ -154,16 +192,31 @@ def _check_he_normal_(he_normal_):
     result = _call_he(he_normal_, weight, torch.Generator().manual_seed(0))
     if result is None:
         if weight.abs().sum() > 0:
-            fail(name, "filled the weight but returned None.", "end with `return weight`, as torch.nn.init's functions do.")
-        fail(name, "returned None and left the weight unchanged.", "fill `weight` in place (weight.normal_(...), weight.copy_(...)) and return it.")
+            fail(
+                name,
+                "filled the weight but returned None.",
+                "end with `return weight`, as torch.nn.init's functions do.",
+            )
+        fail(
+            name,
+            "returned None and left the weight unchanged.",
+            "fill `weight` in place (weight.normal_(...), weight.copy_(...)) and return it.",
+        )
     if result is not weight:
         plain_tensor(result, name)  # a non-tensor or a tensor subclass fails here, with its own message
     if weight.abs().sum() == 0:
-        fail(name, "returned a new tensor and left `weight` unchanged.",
-             "the trailing underscore means in place, as in nn.init.normal_: write into `weight` "
-             "(weight.normal_(...) or weight.copy_(...)), so that a layer's parameter changes.")
+        fail(
+            name,
+            "returned a new tensor and left `weight` unchanged.",
+            "the trailing underscore means in place, as in nn.init.normal_: write into `weight` "
+            "(weight.normal_(...) or weight.copy_(...)), so that a layer's parameter changes.",
+        )
     if result is not weight and result.data_ptr() != weight.data_ptr():
-        fail(name, "filled `weight` but returned a different tensor.", "return `weight` itself (nn.init's functions return their argument).")
+        fail(
+            name,
+            "filled `weight` but returned a different tensor.",
+            "return `weight` itself (nn.init's functions return their argument).",
+        )
     if result.shape != (_FAN_OUT, _FAN_IN):
         fail(name, f"changed the shape to {tuple(result.shape)}.", "keep the weight's (fan_out, fan_in) shape.")
     relative, band = _check_variance(weight, _FAN_OUT, _FAN_IN, name)
@@ -174,16 +227,30 @@ def _check_he_normal_(he_normal_):
     b = plain_tensor(_call_he(he_normal_, torch.empty(50, 30), torch.Generator().manual_seed(7)), name)
     global_rng_used = not torch.equal(torch.get_rng_state(), state)
     if a.shape != (50, 30) or b.shape != (50, 30):
-        fail(name, f"returned shape {tuple(a.shape)} for a (50, 30) weight.", "fill `weight` in place and return it, shape unchanged.")
+        fail(
+            name,
+            f"returned shape {tuple(a.shape)} for a (50, 30) weight.",
+            "fill `weight` in place and return it, shape unchanged.",
+        )
     if not torch.equal(a, b) or global_rng_used:
-        fail(name, "ignores the generator: "
-                   + ("two generators seeded the same gave different weights." if not torch.equal(a, b)
-                      else "it drew from PyTorch's global RNG although a generator was given."),
-             "pass the generator on: weight.normal_(0, std, generator=generator) or torch.randn(..., generator=generator). "
-             "Experiments seed a generator so that results do not depend on what ran before.")
+        fail(
+            name,
+            "ignores the generator: "
+            + (
+                "two generators seeded the same gave different weights."
+                if not torch.equal(a, b)
+                else "it drew from PyTorch's global RNG although a generator was given."
+            ),
+            "pass the generator on: weight.normal_(0, std, generator=generator) or torch.randn(..., generator=generator). "
+            "Experiments seed a generator so that results do not depend on what ran before.",
+        )
     c = plain_tensor(_call_he(he_normal_, torch.empty(50, 30), torch.Generator().manual_seed(8)), name)
     if torch.equal(a, c):
-        fail(name, "gives the same weights for generators with different seeds.", "draw random numbers from the generator; do not reseed it.")
+        fail(
+            name,
+            "gives the same weights for generators with different seeds.",
+            "draw random numbers from the generator; do not reseed it.",
+        )
     _call_he(he_normal_, torch.empty(3, 4), None)  # generator=None: PyTorch's global RNG
 
     # A real layer: its weight is a Parameter that requires grad.
@@ -192,11 +259,18 @@ def _check_he_normal_(he_normal_):
     if out is not layer.weight:
         fail(name, "does not return the layer's weight Parameter itself.", "return `weight`.")
     if not layer.weight.requires_grad or not isinstance(layer.weight, nn.Parameter):
-        fail(name, "changed the layer's weight into something that is no longer a trainable Parameter.", "fill it in place under torch.no_grad().")
+        fail(
+            name,
+            "changed the layer's weight into something that is no longer a trainable Parameter.",
+            "fill it in place under torch.no_grad().",
+        )
     layer_std = layer.weight.detach().std().item()
     if abs(layer_std / math.sqrt(2 / 300) - 1) > 0.05:
-        fail(name, f"gives std {layer_std:.4f} on nn.Linear(300, 100); expected sqrt(2/300) = {math.sqrt(2 / 300):.4f}.",
-             "fan_in = weight.shape[1] = in_features.")
+        fail(
+            name,
+            f"gives std {layer_std:.4f} on nn.Linear(300, 100); expected sqrt(2/300) = {math.sqrt(2 / 300):.4f}.",
+            "fan_in = weight.shape[1] = in_features.",
+        )
     print(
         f"he_normal_ passed: a ({_FAN_OUT}, {_FAN_IN}) weight got variance {2 / _FAN_IN * (1 + relative):.5f}, expected "
         f"2/fan_in = {2 / _FAN_IN:.5f} (relative error {relative:+.4f}; a correct draw is within ±{band:.4f}); normal-shaped, "
@@ -300,7 +374,9 @@ def _square_model(seed):
     """Zero biases and square hidden layers: one rescaling per layer is exact."""
     g = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):  # nn.Linear draws at construction: leave the global RNG alone
-        model = nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 10))
+        model = nn.Sequential(
+            nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 10)
+        )
     with torch.no_grad():
         for layer in _linears(model):
             layer.weight.copy_(torch.randn(layer.weight.shape, generator=g) * 0.3)
@@ -327,19 +403,38 @@ def _layer_stds(model, X):
     return [seen[layer][1].std().item() for layer in _linears(model)]
 
 
-_NO_GRAD_LSUV = ("a layer's weight is a parameter that requires grad, and autograd refuses in-place changes to "
-                 "it. Do the orthonormal start and the rescaling inside `with torch.no_grad():`.")
+_NO_GRAD_LSUV = (
+    "a layer's weight is a parameter that requires grad, and autograd refuses in-place changes to "
+    "it. Do the orthonormal start and the rescaling inside `with torch.no_grad():`."
+)
 
 
 def _run_lsuv(lsuv, model, X, tol, max_iter, seed, name):
-    result = call(lsuv, model, X, tol, max_iter, torch.Generator().manual_seed(seed), name=name,
-                  forbidden=[_package.lsuv_init, _package._output_std], error_hints={"leaf Variable": _NO_GRAD_LSUV})
+    result = call(
+        lsuv,
+        model,
+        X,
+        tol,
+        max_iter,
+        torch.Generator().manual_seed(seed),
+        name=name,
+        forbidden=[_package.lsuv_init, _package._output_std],
+        error_hints={"leaf Variable": _NO_GRAD_LSUV},
+    )
     if any(m._forward_hooks or m._forward_pre_hooks for m in model.modules()):
-        fail(name, "left forward hooks on the model.", "keep each hook's handle and call handle.remove() when done (a try/finally is safest).")
+        fail(
+            name,
+            "left forward hooks on the model.",
+            "keep each hook's handle and call handle.remove() when done (a try/finally is safest).",
+        )
     if result is None:
         fail(name, "returned None.", "modify the model in place and `return model`.")
     if result is not model:
-        fail(name, "returned a different model object.", "LSUV initialises the model it is given, in place: change its layers' weights and return `model`.")
+        fail(
+            name,
+            "returned a different model object.",
+            "LSUV initialises the model it is given, in place: change its layers' weights and return `model`.",
+        )
     return result
 
 
@@ -378,14 +473,24 @@ def _expect_unit_stds(model, before, X, tol, max_iter, name, rules, what):
         fail(name, problem, hint)
     scales = [_scale_and_direction(layer.weight)[0] for layer in _linears(model)]
     if all(abs(s - 1) < 1e-4 for s in scales) and max_iter > 0:
-        fail(name, problem + " The weights are exactly orthonormal: nothing rescaled them.",
-             "after the orthonormal start, divide each layer's weight by the std of its output (in place, under "
-             "torch.no_grad()). If you call orthogonal_ again after rescaling, it overwrites the scale.")
-    fail(name, problem, "for each nn.Linear in forward order: run X through the model, take out.std() of "
-                                "that layer's output, divide its weight by it; repeat until |std - 1| < tol or max_iter times.")
+        fail(
+            name,
+            problem + " The weights are exactly orthonormal: nothing rescaled them.",
+            "after the orthonormal start, divide each layer's weight by the std of its output (in place, under "
+            "torch.no_grad()). If you call orthogonal_ again after rescaling, it overwrites the scale.",
+        )
+    fail(
+        name,
+        problem,
+        "for each nn.Linear in forward order: run X through the model, take out.std() of "
+        "that layer's output, divide its weight by it; repeat until |std - 1| < tol or max_iter times.",
+    )
 
 
-@graded_check("lsuv", "a function lsuv(model, X, tol=0.1, max_iter=10, generator=None) that initialises `model` in place and returns it")
+@graded_check(
+    "lsuv",
+    "a function lsuv(model, X, tol=0.1, max_iter=10, generator=None) that initialises `model` in place and returns it",
+)
 def check_lsuv(lsuv):
     """Check `lsuv(model, X, tol=0.1, max_iter=10, generator=None)` (Mishkin & Matas 2015)."""
     with torch_threads(1):  # small models: one thread is several times faster than two
@@ -404,19 +509,28 @@ def _check_lsuv(lsuv):
     for k, (layer, old) in enumerate(zip(_linears(model), _linears(before)), start=1):
         scale, _ = _scale_and_direction(layer.weight)
         if not torch.isfinite(layer.weight).all() or scale == 0 or not math.isfinite(scale):
-            fail(name, f"made the weights of nn.Linear number {k} 0, inf or nan: the rescaling ran away.",
-                 "that happens when the std you divide by does not depend on the weights you divide, such as "
-                 "the std of the layer's input. Measure the layer's OUTPUT (its pre-activation) and divide by its std.")
+            fail(
+                name,
+                f"made the weights of nn.Linear number {k} 0, inf or nan: the rescaling ran away.",
+                "that happens when the std you divide by does not depend on the weights you divide, such as "
+                "the std of the layer's input. Measure the layer's OUTPUT (its pre-activation) and divide by its std.",
+            )
         if torch.equal(layer.weight, old.weight):
-            fail(name, f"left the weights of nn.Linear number {k} unchanged.",
-                 "change the model's own parameters in place (layer.weight.copy_(...), nn.init.orthogonal_(layer.weight), "
-                 "layer.weight.div_(std)) under torch.no_grad(), not a copy of them.")
+            fail(
+                name,
+                f"left the weights of nn.Linear number {k} unchanged.",
+                "change the model's own parameters in place (layer.weight.copy_(...), nn.init.orthogonal_(layer.weight), "
+                "layer.weight.div_(std)) under torch.no_grad(), not a copy of them.",
+            )
         scale, deviation = _scale_and_direction(layer.weight)
         if deviation > 1e-3:
-            fail(name, f"nn.Linear number {k} does not have orthonormal weights times a number "
-                       f"(its rows deviate from orthonormal by up to {deviation:.2g}).",
-                 "LSUV starts by giving EVERY layer orthonormal weights (nn.init.orthogonal_(layer.weight, "
-                 "generator=generator)), then only rescales them. Keeping the old random weights is not LSUV.")
+            fail(
+                name,
+                f"nn.Linear number {k} does not have orthonormal weights times a number "
+                f"(its rows deviate from orthonormal by up to {deviation:.2g}).",
+                "LSUV starts by giving EVERY layer orthonormal weights (nn.init.orthogonal_(layer.weight, "
+                "generator=generator)), then only rescales them. Keeping the old random weights is not LSUV.",
+            )
     all_rules = ["variance", "after ReLU", "input", "model output", "reverse order"]
     stds = _expect_unit_stds(model, before, X, tol, 9, name, all_rules, "4 layers with zero biases")
 
@@ -425,8 +539,11 @@ def _check_lsuv(lsuv):
     _run_lsuv(lsuv, model0, X0, tol, 0, 1, name)
     scales = [_scale_and_direction(layer.weight)[0] for layer in _linears(model0)]
     if not all(abs(s - 1) < 1e-4 for s in scales):
-        fail(name, f"rescaled the weights with max_iter=0 (weight scales {[round(s, 3) for s in scales]}).",
-             "max_iter is the largest number of rescalings per layer: with 0 the orthonormal weights stay as they are.")
+        fail(
+            name,
+            f"rescaled the weights with max_iter=0 (weight scales {[round(s, 3) for s in scales]}).",
+            "max_iter is the largest number of rescalings per layer: with 0 the orthonormal weights stay as they are.",
+        )
 
     # 3. Nonzero biases: they must not change, and one rescaling per layer is not enough.
     model_b, X_b = _biased_model(2)
@@ -435,16 +552,28 @@ def _check_lsuv(lsuv):
     for k, (layer, old) in enumerate(zip(_linears(model_b), _linears(before_b)), start=1):
         if not torch.equal(layer.bias, old.bias):
             if (layer.bias == 0).all():
-                fail(name, f"set the biases of nn.Linear number {k} to zero.",
-                     "this exercise's LSUV rescales the weights only: leave the biases as they are "
-                     "(call it on a model with zero biases if you want them zero).")
+                fail(
+                    name,
+                    f"set the biases of nn.Linear number {k} to zero.",
+                    "this exercise's LSUV rescales the weights only: leave the biases as they are "
+                    "(call it on a model with zero biases if you want them zero).",
+                )
             ratio = layer.bias / old.bias
             if torch.allclose(ratio, ratio[0].expand_as(ratio), rtol=1e-4):
-                fail(name, f"rescaled the biases of nn.Linear number {k} together with its weights.",
-                     "LSUV divides the WEIGHTS by the output std and leaves the biases alone; iterate until the std is "
-                     "within tol instead.")
-            fail(name, f"changed the biases of nn.Linear number {k}.", "leave the biases as they are: LSUV only rescales weights.")
-    _expect_unit_stds(model_b, before_b, X_b, tol, max_iter, name, ["one pass", *all_rules], "3 layers with nonzero biases")
+                fail(
+                    name,
+                    f"rescaled the biases of nn.Linear number {k} together with its weights.",
+                    "LSUV divides the WEIGHTS by the output std and leaves the biases alone; iterate until the std is "
+                    "within tol instead.",
+                )
+            fail(
+                name,
+                f"changed the biases of nn.Linear number {k}.",
+                "leave the biases as they are: LSUV only rescales weights.",
+            )
+    _expect_unit_stds(
+        model_b, before_b, X_b, tol, max_iter, name, ["one pass", *all_rules], "3 layers with nonzero biases"
+    )
 
     # 4. The generator: same seed, same weights; the global RNG is not used.
     state = torch.get_rng_state()
@@ -454,10 +583,17 @@ def _check_lsuv(lsuv):
         _run_lsuv(lsuv, m, Xm, tol, max_iter, seed, name)
         runs.append(torch.cat([p.detach().flatten() for p in m.parameters()]))
     if not torch.equal(runs[0], runs[1]) or not torch.equal(torch.get_rng_state(), state):
-        fail(name, "is not reproducible with a seeded generator (or draws from the global RNG).",
-             "pass the generator to the orthonormal start: nn.init.orthogonal_(layer.weight, generator=generator).")
+        fail(
+            name,
+            "is not reproducible with a seeded generator (or draws from the global RNG).",
+            "pass the generator to the orthonormal start: nn.init.orthogonal_(layer.weight, generator=generator).",
+        )
     if torch.equal(runs[0], runs[2]):
-        fail(name, "gives the same weights for generators with different seeds.", "draw the orthonormal start from the generator.")
+        fail(
+            name,
+            "gives the same weights for generators with different seeds.",
+            "draw the orthonormal start from the generator.",
+        )
     print(
         f"lsuv passed: orthonormal start, output std per layer {', '.join(f'{s:.3f}' for s in stds)} (tol {tol}) with zero "
         "biases; converges with nonzero biases left untouched; max_iter=0 respected; reproducible with a generator; no hooks left."

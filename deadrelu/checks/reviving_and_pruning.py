@@ -19,8 +19,14 @@ from ._common import call, fail, graded_check, plain_tensor
 
 # the package's implementations of the exercises: an answer must not call them
 _PACKAGE_IMPLEMENTATIONS = [
-    recycling.recycle_dormant, recycling._fresh_rows, recycling.reset_optimizer_state, recycling._draw_incoming,
-    recycling._zero_outgoing, recycling.ReDo.__call__, pruning.prune_dead, pruning._sliced_linear,
+    recycling.recycle_dormant,
+    recycling._fresh_rows,
+    recycling.reset_optimizer_state,
+    recycling._draw_incoming,
+    recycling._zero_outgoing,
+    recycling.ReDo.__call__,
+    pruning.prune_dead,
+    pruning._sliced_linear,
 ]
 
 
@@ -51,19 +57,30 @@ def _recycling_fixture(seed, optimizer_kind):
 def _state_tensors(optimizer, parameter):
     if optimizer is None:
         return {}
-    return {k: v.clone() for k, v in optimizer.state.get(parameter, {}).items() if isinstance(v, torch.Tensor) and v.shape == parameter.shape}
+    return {
+        k: v.clone()
+        for k, v in optimizer.state.get(parameter, {}).items()
+        if isinstance(v, torch.Tensor) and v.shape == parameter.shape
+    }
 
 
 def _recycle(recycle_units, incoming, outgoing, units, optimizer, generator, name):
     return call(
-        recycle_units, incoming, outgoing, units.clone(), optimizer, generator, name=name, forbidden=_PACKAGE_IMPLEMENTATIONS,
+        recycle_units,
+        incoming,
+        outgoing,
+        units.clone(),
+        optimizer,
+        generator,
+        name=name,
+        forbidden=_PACKAGE_IMPLEMENTATIONS,
         type_error_hint="the signature is recycle_units(incoming, outgoing, units, optimizer=None, generator=None); "
-                        "optimizer and generator may be None.",
+        "optimizer and generator may be None.",
         error_hints={
             "leaf Variable": "edit the weights inside `with torch.no_grad():`; autograd forbids in-place writes into "
-                             "parameters that require gradients.",
+            "parameters that require gradients.",
             IndexError: "`units` is a 1-D tensor of unit indices: they index the ROWS of incoming.weight (dimension 0) "
-                        "and the COLUMNS of outgoing.weight (dimension 1).",
+            "and the COLUMNS of outgoing.weight (dimension 1).",
         },
     )
 
@@ -85,20 +102,29 @@ _FAN_OUT_HINT = (
     "fan_in: incoming.in_features = weight.shape[1]."
 )
 _WRONG_BOUNDS = [
-    (1 / _FAN_IN, "1/fan_in",
-     "a bound of 1/fan_in shrinks the weights too fast as layers get wider: a sum of fan_in independent terms has a "
-     "variance proportional to fan_in, so keeping a unit's input at the same size needs weights that shrink like one over "
-     "the SQUARE ROOT of fan_in, as nn.Linear's do."),
+    (
+        1 / _FAN_IN,
+        "1/fan_in",
+        "a bound of 1/fan_in shrinks the weights too fast as layers get wider: a sum of fan_in independent terms has a "
+        "variance proportional to fan_in, so keeping a unit's input at the same size needs weights that shrink like one over "
+        "the SQUARE ROOT of fan_in, as nn.Linear's do.",
+    ),
     (1 / math.sqrt(_LAYER_UNITS), "1/sqrt(fan_out)", _FAN_OUT_HINT),
     (1 / _LAYER_UNITS, "1/fan_out", _FAN_OUT_HINT),
     (1 / math.sqrt(_NEXT_OUTPUTS), "1/sqrt(the next layer's outputs)", _FAN_OUT_HINT),
-    (math.sqrt(6 / _FAN_IN), "sqrt(6/fan_in) (He/Kaiming uniform for ReLU)",
-     "that is the He-uniform bound (nn.init.kaiming_uniform_ with its default a=0). The exercise asks for the draw of a "
-     "fresh nn.Linear, so that a recycled unit starts like the units the network was initialised with: "
-     "kaiming_uniform_ with a=sqrt(5), which is U(±1/sqrt(fan_in))."),
-    (math.sqrt(6 / (_FAN_IN + _LAYER_UNITS)), "sqrt(6/(fan_in + fan_out)) (Glorot/Xavier uniform)",
-     "that is the Glorot bound, which mixes in the fan_out. The exercise asks for the draw of a fresh nn.Linear, "
-     "which depends on the fan_in only."),
+    (
+        math.sqrt(6 / _FAN_IN),
+        "sqrt(6/fan_in) (He/Kaiming uniform for ReLU)",
+        "that is the He-uniform bound (nn.init.kaiming_uniform_ with its default a=0). The exercise asks for the draw of a "
+        "fresh nn.Linear, so that a recycled unit starts like the units the network was initialised with: "
+        "kaiming_uniform_ with a=sqrt(5), which is U(±1/sqrt(fan_in)).",
+    ),
+    (
+        math.sqrt(6 / (_FAN_IN + _LAYER_UNITS)),
+        "sqrt(6/(fan_in + fan_out)) (Glorot/Xavier uniform)",
+        "that is the Glorot bound, which mixes in the fan_out. The exercise asks for the draw of a fresh nn.Linear, "
+        "which depends on the fan_in only.",
+    ),
 ]
 
 
@@ -112,33 +138,47 @@ def _check_fresh_draws(recycle_units, name):
     _recycle(recycle_units, incoming, outgoing, units, None, torch.Generator().manual_seed(70), name)
     draws = _weights(incoming, "incoming", name)[units].flatten().double()
     bound = 1 / math.sqrt(_FAN_IN)
-    where = (f"for a layer nn.Linear({_FAN_IN}, {_LAYER_UNITS}) followed by nn.Linear({_LAYER_UNITS}, {_NEXT_OUTPUTS}) "
-             f"({draws.numel()} fresh weights; nn.Linear's bound 1/sqrt({_FAN_IN}) = {bound:g})")
+    where = (
+        f"for a layer nn.Linear({_FAN_IN}, {_LAYER_UNITS}) followed by nn.Linear({_LAYER_UNITS}, {_NEXT_OUTPUTS}) "
+        f"({draws.numel()} fresh weights; nn.Linear's bound 1/sqrt({_FAN_IN}) = {bound:g})"
+    )
     if not torch.isfinite(draws).all():
         fail(name, f"drew inf or nan incoming weights {where}.", "draw finite values like a fresh nn.Linear.")
     largest = draws.abs().max().item()
     if not 0.97 * bound <= largest <= bound * (1 + 1e-5):
         for wrong, what, hint in _WRONG_BOUNDS:
             if 0.97 * wrong <= largest <= wrong * (1 + 1e-5):
-                fail(name, f"drew fresh incoming weights up to {largest:.4g} {where}: the bound {what} = {wrong:.4g}.", hint)
+                fail(
+                    name,
+                    f"drew fresh incoming weights up to {largest:.4g} {where}: the bound {what} = {wrong:.4g}.",
+                    hint,
+                )
         if largest > bound:
-            hint = ("the draws go beyond the bound of a fresh nn.Linear: an unbounded (normal) draw, or a bound that is "
-                    "too large. Draw uniformly between -1/sqrt(fan_in) and +1/sqrt(fan_in).")
+            hint = (
+                "the draws go beyond the bound of a fresh nn.Linear: an unbounded (normal) draw, or a bound that is "
+                "too large. Draw uniformly between -1/sqrt(fan_in) and +1/sqrt(fan_in)."
+            )
         else:
             hint = "the draws never come near the bound of a fresh nn.Linear: is the bound, or the scale of the draw, too small?"
         fail(name, f"drew fresh incoming weights up to {largest:.4g} {where}.", hint)
     mean, std = draws.mean().item(), draws.std().item()
     inner = (draws.abs() < bound / 2).double().mean().item()
     if abs(mean) > 0.1 * bound:
-        fail(name, f"drew fresh incoming weights with mean {mean:.3g} {where}; a fresh nn.Linear's have mean 0.",
-             "the draws are one-sided: torch.rand gives values in [0, 1); scale and shift them to (-bound, bound), "
-             "e.g. (2 * torch.rand(...) - 1) * bound.")
+        fail(
+            name,
+            f"drew fresh incoming weights with mean {mean:.3g} {where}; a fresh nn.Linear's have mean 0.",
+            "the draws are one-sided: torch.rand gives values in [0, 1); scale and shift them to (-bound, bound), "
+            "e.g. (2 * torch.rand(...) - 1) * bound.",
+        )
     if not (0.85 <= std / (bound / math.sqrt(3)) <= 1.15 and 0.4 <= inner <= 0.6):
-        fail(name, f"drew fresh incoming weights that are not spread evenly over (-{bound:g}, {bound:g}) {where}: "
-                   f"standard deviation {std:.3g} (uniform: {bound / math.sqrt(3):.3g}), {100 * inner:.0f} % of them "
-                   "inside half the bound (uniform: 50 %).",
-             "draw them from the UNIFORM distribution on (-bound, bound), as nn.Linear does; clamping a normal draw, or "
-             "drawing only the signs, gives another distribution.")
+        fail(
+            name,
+            f"drew fresh incoming weights that are not spread evenly over (-{bound:g}, {bound:g}) {where}: "
+            f"standard deviation {std:.3g} (uniform: {bound / math.sqrt(3):.3g}), {100 * inner:.0f} % of them "
+            "inside half the bound (uniform: 50 %).",
+            "draw them from the UNIFORM distribution on (-bound, bound), as nn.Linear does; clamping a normal draw, or "
+            "drawing only the signs, gives another distribution.",
+        )
     return largest
 
 
@@ -154,22 +194,34 @@ def _check_generator(recycle_units, name):
 
     first, untouched = draw(123)
     if not untouched:
-        fail(name, "drew from PyTorch's global random number generator although a `generator` was given.",
-             "the generator is how an experiment reproduces a run and keeps its draws apart from everything else that "
-             "uses randomness: pass it to the function that draws (torch.rand(..., generator=generator), "
-             "nn.init.uniform_(..., generator=generator)). A fresh nn.Linear, torch.randn(...) without it, or "
-             "reset_parameters() draw from the global generator.")
+        fail(
+            name,
+            "drew from PyTorch's global random number generator although a `generator` was given.",
+            "the generator is how an experiment reproduces a run and keeps its draws apart from everything else that "
+            "uses randomness: pass it to the function that draws (torch.rand(..., generator=generator), "
+            "nn.init.uniform_(..., generator=generator)). A fresh nn.Linear, torch.randn(...) without it, or "
+            "reset_parameters() draw from the global generator.",
+        )
     again, _ = draw(123)
     if not torch.equal(first, again):
-        fail(name, "gave different fresh weights for two generators with the same seed.",
-             "every random draw must come from `generator`, so that the same seed gives the same recycled units.")
+        fail(
+            name,
+            "gave different fresh weights for two generators with the same seed.",
+            "every random draw must come from `generator`, so that the same seed gives the same recycled units.",
+        )
     other, _ = draw(124)
     if torch.equal(first, other):
-        fail(name, "gave the same fresh weights for generators with different seeds.",
-             "it ignores the generator it is given (a fixed seed, or a generator of its own?): draw from `generator`.")
+        fail(
+            name,
+            "gave the same fresh weights for generators with different seeds.",
+            "it ignores the generator it is given (a fixed seed, or a generator of its own?): draw from `generator`.",
+        )
 
 
-@graded_check("recycle_units", expects="recycle_units(incoming, outgoing, units, optimizer=None, generator=None), editing the layers in place")
+@graded_check(
+    "recycle_units",
+    expects="recycle_units(incoming, outgoing, units, optimizer=None, generator=None), editing the layers in place",
+)
 def check_recycle_units(recycle_units):
     """Check recycle_units(incoming, outgoing, units, optimizer=None, generator=None) on a
     small pair with dead units 1 and 4, with Adam, SGD with momentum and no optimizer (and
@@ -180,7 +232,12 @@ def check_recycle_units(recycle_units):
     for seed, kind in ((0, "adam"), (1, "sgd-momentum"), (2, None)):
         incoming, outgoing, optimizer = _recycling_fixture(seed, kind)
         before_in, before_out = copy.deepcopy(incoming), copy.deepcopy(outgoing)
-        parameters = {"incoming.weight": incoming.weight, "incoming.bias": incoming.bias, "outgoing.weight": outgoing.weight, "outgoing.bias": outgoing.bias}
+        parameters = {
+            "incoming.weight": incoming.weight,
+            "incoming.bias": incoming.bias,
+            "outgoing.weight": outgoing.weight,
+            "outgoing.bias": outgoing.bias,
+        }
         state_before = {k: _state_tensors(optimizer, p) for k, p in parameters.items()}
         generator = torch.Generator().manual_seed(seed) if kind else None  # without optimizer: no generator either
         _recycle(recycle_units, incoming, outgoing, units, optimizer, generator, name)
@@ -188,35 +245,53 @@ def check_recycle_units(recycle_units):
         for label, module in (("incoming", incoming), ("outgoing", outgoing)):
             for pname in ("weight", "bias"):
                 if getattr(module, pname) is not parameters[f"{label}.{pname}"]:
-                    fail(name, f"replaced {label}.{pname} by a new Parameter {where}.",
-                         "edit the existing tensors in place (inside torch.no_grad(): layer.weight[rows] = ...): "
-                         "the optimizer holds the old Parameter objects and would keep updating those.")
+                    fail(
+                        name,
+                        f"replaced {label}.{pname} by a new Parameter {where}.",
+                        "edit the existing tensors in place (inside torch.no_grad(): layer.weight[rows] = ...): "
+                        "the optimizer holds the old Parameter objects and would keep updating those.",
+                    )
         w_in, w_out = _weights(incoming, "incoming", name), _weights(outgoing, "outgoing", name)
         b_in = plain_tensor(incoming.bias, name, "incoming.bias is").detach()
         # the recycled units' incoming rows
         if torch.equal(w_in[units], torch.zeros_like(w_in[units])):
-            fail(name, f"set the recycled units' incoming weights to zero {where}.",
-                 "zero the OUTGOING weights (the columns of `outgoing`) and draw fresh INCOMING weights (rows of `incoming`). "
-                 "A unit with zero incoming weights outputs 0 for every input: it stays dead.")
+            fail(
+                name,
+                f"set the recycled units' incoming weights to zero {where}.",
+                "zero the OUTGOING weights (the columns of `outgoing`) and draw fresh INCOMING weights (rows of `incoming`). "
+                "A unit with zero incoming weights outputs 0 for every input: it stays dead.",
+            )
         if torch.equal(w_in[units], before_in.weight.detach()[units]):
-            fail(name, f"left the recycled units' incoming weights unchanged {where}.",
-                 "draw fresh incoming weights for those units: their rows of `incoming.weight`, like a fresh nn.Linear.")
+            fail(
+                name,
+                f"left the recycled units' incoming weights unchanged {where}.",
+                "draw fresh incoming weights for those units: their rows of `incoming.weight`, like a fresh nn.Linear.",
+            )
         if not torch.isfinite(w_in).all():
             fail(name, f"drew inf or nan incoming weights {where}.", "draw finite values like a fresh nn.Linear.")
         # the incoming bias
         bound = 1.0 / math.sqrt(incoming.in_features)
         if torch.equal(b_in[units], before_in.bias.detach()[units]):
-            fail(name, f"kept the recycled units' incoming bias ({before_in.bias[units].tolist()}) {where}.",
-                 "the bias is part of the unit's incoming weights; a very negative bias is often what killed it. Set it to 0 (ReDo).")
+            fail(
+                name,
+                f"kept the recycled units' incoming bias ({before_in.bias[units].tolist()}) {where}.",
+                "the bias is part of the unit's incoming weights; a very negative bias is often what killed it. Set it to 0 (ReDo).",
+            )
         if b_in[units].abs().max() > bound + 1e-6:
-            fail(name, f"set the recycled units' incoming bias to {b_in[units].tolist()} {where}.", "set it to 0, as ReDo does.")
+            fail(
+                name,
+                f"set the recycled units' incoming bias to {b_in[units].tolist()} {where}.",
+                "set it to 0, as ReDo does.",
+            )
         # the outgoing columns
         if not torch.equal(w_out[:, units], torch.zeros_like(w_out[:, units])):
             if torch.equal(w_out[:, units], before_out.weight.detach()[:, units]):
                 hint = "set the recycled units' outgoing weights (their COLUMNS of outgoing.weight) to 0, so the network's output does not jump."
             elif (w_out == 0).all(dim=1).any():
-                hint = ("you zeroed ROWS of outgoing.weight (one per output of the next layer); a unit's outgoing weights are its "
-                        "COLUMNS of outgoing.weight: outgoing.weight[:, units] = 0.")
+                hint = (
+                    "you zeroed ROWS of outgoing.weight (one per output of the next layer); a unit's outgoing weights are its "
+                    "COLUMNS of outgoing.weight: outgoing.weight[:, units] = 0."
+                )
             elif not torch.equal(w_out[:, others], before_out.weight.detach()[:, others]):
                 hint = "do not reinitialise the outgoing layer: only zero the recycled units' columns of outgoing.weight; every other weight stays."
             else:
@@ -227,14 +302,20 @@ def check_recycle_units(recycle_units):
             ("other units' incoming weights", w_in[others], before_in.weight.detach()[others]),
             ("other units' incoming bias", b_in[others], before_in.bias.detach()[others]),
             ("other units' outgoing weights", w_out[:, others], before_out.weight.detach()[:, others]),
-            ("the outgoing bias", plain_tensor(outgoing.bias, name, "outgoing.bias is").detach(), before_out.bias.detach()),
+            (
+                "the outgoing bias",
+                plain_tensor(outgoing.bias, name, "outgoing.bias is").detach(),
+                before_out.bias.detach(),
+            ),
         ]
         for what, now, then in checks:
             if not torch.equal(now, then):
-                hint = ("the outgoing layer's bias belongs to the next layer, not to a unit: leave it."
-                        if what == "the outgoing bias" else
-                        "touch only the listed units: their rows of incoming.weight and incoming.bias, their columns of outgoing.weight. "
-                        "Rows are dimension 0 of a Linear's weight (one per output unit), columns dimension 1.")
+                hint = (
+                    "the outgoing layer's bias belongs to the next layer, not to a unit: leave it."
+                    if what == "the outgoing bias"
+                    else "touch only the listed units: their rows of incoming.weight and incoming.bias, their columns of outgoing.weight. "
+                    "Rows are dimension 0 of a Linear's weight (one per output unit), columns dimension 1."
+                )
                 fail(name, f"changed {what} {where}.", hint)
         # the optimizer state
         if optimizer is None:
@@ -248,30 +329,44 @@ def check_recycle_units(recycle_units):
         for pname, parameter in parameters.items():
             now = _state_tensors(optimizer, parameter)
             if not now and state_before[pname]:
-                fail(name, f"deleted the optimizer state of {pname} {where}.",
-                     "reset only the recycled units' entries (set them to 0, e.g. state['exp_avg'][units] = 0); "
-                     "the other units keep their momentum and Adam moments.")
+                fail(
+                    name,
+                    f"deleted the optimizer state of {pname} {where}.",
+                    "reset only the recycled units' entries (set them to 0, e.g. state['exp_avg'][units] = 0); "
+                    "the other units keep their momentum and Adam moments.",
+                )
             mine, rest = selections[pname]
             for key, then in state_before[pname].items():
                 if key not in now:
-                    fail(name, f"removed the optimizer state '{key}' of {pname} {where}.",
-                         "set the recycled units' entries of every per-weight state tensor to 0; keep the tensors themselves.")
+                    fail(
+                        name,
+                        f"removed the optimizer state '{key}' of {pname} {where}.",
+                        "set the recycled units' entries of every per-weight state tensor to 0; keep the tensors themselves.",
+                    )
                 value = plain_tensor(now[key], name, f"optimizer state '{key}' is")
                 if not torch.equal(rest(value), rest(then)):
-                    fail(name, f"changed the optimizer state '{key}' of units that were not recycled ({pname}) {where}.",
-                         "reset the state of exactly the recycled weights: rows `units` of incoming.weight and incoming.bias, "
-                         "columns `units` of outgoing.weight. Resetting all of the optimizer's state throws away what the live units learned.")
+                    fail(
+                        name,
+                        f"changed the optimizer state '{key}' of units that were not recycled ({pname}) {where}.",
+                        "reset the state of exactly the recycled weights: rows `units` of incoming.weight and incoming.bias, "
+                        "columns `units` of outgoing.weight. Resetting all of the optimizer's state throws away what the live units learned.",
+                    )
                 if mine(value).numel() and not torch.equal(mine(value), torch.zeros_like(mine(value))):
-                    fail(name, f"did not reset the optimizer state '{key}' of {pname} for the recycled units {where}.",
-                         f"set optimizer.state[{pname}]['{key}'] to 0 at the recycled units ("
-                         + ("their columns, dimension 1" if pname == "outgoing.weight" else "their rows, dimension 0")
-                         + "), for every per-weight state tensor (Adam's exp_avg and exp_avg_sq, SGD's momentum_buffer).")
+                    fail(
+                        name,
+                        f"did not reset the optimizer state '{key}' of {pname} for the recycled units {where}.",
+                        f"set optimizer.state[{pname}]['{key}'] to 0 at the recycled units ("
+                        + ("their columns, dimension 1" if pname == "outgoing.weight" else "their rows, dimension 0")
+                        + "), for every per-weight state tensor (Adam's exp_avg and exp_avg_sq, SGD's momentum_buffer).",
+                    )
     largest = _check_fresh_draws(recycle_units, name)
     _check_generator(recycle_units, name)
-    print("recycle_units passed: fresh incoming rows, bias 0, outgoing columns 0, optimizer state reset for exactly "
-          "the recycled units (Adam, SGD with momentum, no optimizer); every other weight and state untouched; "
-          f"1,280 fresh weights spread uniformly up to {largest:.3f} (bound 1/sqrt(16) = 0.25); the same seed gives the "
-          "same draws, another seed other draws, and the global random state is left alone.")
+    print(
+        "recycle_units passed: fresh incoming rows, bias 0, outgoing columns 0, optimizer state reset for exactly "
+        "the recycled units (Adam, SGD with momentum, no optimizer); every other weight and state untouched; "
+        f"1,280 fresh weights spread uniformly up to {largest:.3f} (bound 1/sqrt(16) = 0.25); the same seed gives the "
+        "same draws, another seed other draws, and the global random state is left alone."
+    )
 
 
 # --- prune_pair ----------------------------------------------------------------------------
@@ -291,7 +386,11 @@ def _pruning_fixture(seed):
 def _layer_tensors(layer, what, name):
     """(weight, bias or None) of a returned layer, as plain tensors (its forward is not trusted: the check computes it)."""
     if not isinstance(layer, nn.Linear):
-        fail(name, f"returned {what} as a {type(layer).__name__}, not an nn.Linear.", "return (new_first, new_second), two nn.Linear modules.")
+        fail(
+            name,
+            f"returned {what} as a {type(layer).__name__}, not an nn.Linear.",
+            "return (new_first, new_second), two nn.Linear modules.",
+        )
     weight = plain_tensor(layer.weight, name, f"{what}'s weight is").detach()
     bias = None if layer.bias is None else plain_tensor(layer.bias, name, f"{what}'s bias is").detach()
     if weight.dim() != 2:
@@ -309,29 +408,61 @@ def check_prune_pair(prune_pair):
         originals = copy.deepcopy((first, second))
         with torch.no_grad():
             expected = second(torch.relu(first(X)))
-        result = call(prune_pair, first, second, dead.clone(), name=name, forbidden=_PACKAGE_IMPLEMENTATIONS,
-                      error_hints={IndexError: "`dead` is a bool tensor with one entry per unit: it selects ROWS of "
-                                               "first.weight (dimension 0) and COLUMNS of second.weight (dimension 1)."})
+        result = call(
+            prune_pair,
+            first,
+            second,
+            dead.clone(),
+            name=name,
+            forbidden=_PACKAGE_IMPLEMENTATIONS,
+            error_hints={
+                IndexError: "`dead` is a bool tensor with one entry per unit: it selects ROWS of "
+                "first.weight (dimension 0) and COLUMNS of second.weight (dimension 1)."
+            },
+        )
         if not (isinstance(result, tuple) and len(result) == 2):
             what = f"a tuple of {len(result)} items" if isinstance(result, tuple) else type(result).__name__
-            fail(name, f"returned {what}, not a pair of nn.Linear.", "return (new_first, new_second), two nn.Linear modules.")
-        (w1, b1), (w2, b2) = _layer_tensors(result[0], "the first layer", name), _layer_tensors(result[1], "the second layer", name)
-        if not (torch.equal(first.weight, originals[0].weight) and torch.equal(second.weight, originals[1].weight)
-                and torch.equal(first.bias, originals[0].bias) and torch.equal(second.bias, originals[1].bias)):
-            fail(name, "modified the layers it was given.", "build new, smaller nn.Linear modules; leave the originals as they are.")
+            fail(
+                name,
+                f"returned {what}, not a pair of nn.Linear.",
+                "return (new_first, new_second), two nn.Linear modules.",
+            )
+        (w1, b1), (w2, b2) = (
+            _layer_tensors(result[0], "the first layer", name),
+            _layer_tensors(result[1], "the second layer", name),
+        )
+        if not (
+            torch.equal(first.weight, originals[0].weight)
+            and torch.equal(second.weight, originals[1].weight)
+            and torch.equal(first.bias, originals[0].bias)
+            and torch.equal(second.bias, originals[1].bias)
+        ):
+            fail(
+                name,
+                "modified the layers it was given.",
+                "build new, smaller nn.Linear modules; leave the originals as they are.",
+            )
         live, n_dead = int((~dead).sum()), int(dead.sum())
         shapes = ((w1.shape[1], w1.shape[0]), (w2.shape[1], w2.shape[0]))
         if shapes != ((6, live), (live, 3)):
             if shapes == ((6, n_dead), (n_dead, 3)):
-                hint = "you kept the DEAD units and removed the live ones: keep the units where `dead` is False (~dead)."
+                hint = (
+                    "you kept the DEAD units and removed the live ones: keep the units where `dead` is False (~dead)."
+                )
             elif shapes[0][0] != 6 or shapes[1][1] != 3:
-                hint = ("the rows of first.weight are the units (dimension 0: one row per output) and the columns of second.weight "
-                        "are the units (dimension 1). Remove rows of the first layer and columns of the second, not the other way round.")
+                hint = (
+                    "the rows of first.weight are the units (dimension 0: one row per output) and the columns of second.weight "
+                    "are the units (dimension 1). Remove rows of the first layer and columns of the second, not the other way round."
+                )
             else:
                 hint = f"each layer should lose exactly the {n_dead} dead units."
             fail(name, f"gives layers of shapes {shapes} (in, out); expected ((6, {live}), ({live}, 3)).", hint)
         if b1 is None or b2 is None:
-            fail(name, "returned a layer without a bias.", "keep the biases: create the new layers with bias=True and copy them.")
+            fail(
+                name,
+                "returned a layer without a bias.",
+                "keep the biases: create the new layers with bias=True and copy them.",
+            )
         got = F.linear(torch.relu(F.linear(X, w1, b1)), w2, b2)
         difference = (got - expected).abs().max().item()
         if not difference <= 1e-5:
@@ -343,7 +474,9 @@ def check_prune_pair(prune_pair):
             else:
                 hint = "keep rows ~dead of first.weight and first.bias, columns ~dead of second.weight, all of second.bias."
             fail(name, f"changes the outputs on the data: largest difference {difference:.3g} (expected < 1e-5).", hint)
-    print(f"prune_pair passed: on 2 pairs with 3 of 9 units dead the smaller layers give the same outputs (max abs difference {difference:.1e}).")
+    print(
+        f"prune_pair passed: on 2 pairs with 3 of 9 units dead the smaller layers give the same outputs (max abs difference {difference:.1e})."
+    )
 
 
 # --- the prediction: which units does ReDo recycle? ----------------------------------------
@@ -361,20 +494,36 @@ def check_recycling_prediction(predicted):
     name = "PREDICTED_RECYCLED"
     n = len(REDO_EXAMPLE_MEAN_ABS)
     if predicted is None:
-        fail(name, "is None: no prediction yet.", "set it to the set of unit indices you expect ReDo to recycle, e.g. {2, 7} (set() for none).")
+        fail(
+            name,
+            "is None: no prediction yet.",
+            "set it to the set of unit indices you expect ReDo to recycle, e.g. {2, 7} (set() for none).",
+        )
     if type(predicted) is torch.Tensor:
         predicted = predicted.flatten().tolist()
     if isinstance(predicted, (str, bytes, dict)) or not isinstance(predicted, (set, frozenset, list, tuple, range)):
-        fail(name, f"is a {type(predicted).__name__}, not a set of unit indices.", "write it as a set of ints, e.g. {2, 7}.")
+        fail(
+            name,
+            f"is a {type(predicted).__name__}, not a set of unit indices.",
+            "write it as a set of ints, e.g. {2, 7}.",
+        )
     items = list(predicted)
     for item in items:
         if isinstance(item, bool) or not isinstance(item, numbers.Integral):
-            fail(name, f"contains {item!r}, which is not a unit index.", f"units are numbered 0 to {n - 1}; write their indices, e.g. {{2, 7}}.")
+            fail(
+                name,
+                f"contains {item!r}, which is not a unit index.",
+                f"units are numbered 0 to {n - 1}; write their indices, e.g. {{2, 7}}.",
+            )
     units = [int(item) for item in items]
     if any(not 0 <= unit < n for unit in units):
-        fail(name, f"contains {sorted(u for u in units if not 0 <= u < n)}: the layer's units are numbered 0 to {n - 1}.")
+        fail(
+            name, f"contains {sorted(u for u in units if not 0 <= u < n)}: the layer's units are numbered 0 to {n - 1}."
+        )
     if len(set(units)) != len(units):
         fail(name, f"names a unit twice: {units}.", "each unit is recycled at most once; list each index once.")
-    print(f"PREDICTED_RECYCLED has the right form: units {sorted(set(units))} ({len(units)} of {n}). "
-          "Whether it is right is graded when you hand in; the next cell runs ReDo on this layer.")
+    print(
+        f"PREDICTED_RECYCLED has the right form: units {sorted(set(units))} ({len(units)} of {n}). "
+        "Whether it is right is graded when you hand in; the next cell runs ReDo on this layer."
+    )
     return frozenset(units)

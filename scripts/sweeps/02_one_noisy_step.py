@@ -55,9 +55,15 @@ def follow_run(data, seed, lr, drop_last):
     tracker = DeadUnitTracker(model, every=1, probe=data.X_train)
     losses = [whole_set_loss(model, data)]
     dead_at_init = round(scan(model, data.X_train).layers[0].dead_fraction * WIDTHS[1])
-    history = train(model, data, seed=seed, progress=False, tracker=tracker,
-                    callbacks=[lambda step, m, opt: losses.append(whole_set_loss(m, data))],
-                    **{**TRAINING, "lr": lr, "drop_last": drop_last})
+    history = train(
+        model,
+        data,
+        seed=seed,
+        progress=False,
+        tracker=tracker,
+        callbacks=[lambda step, m, opt: losses.append(whole_set_loss(m, data))],
+        **{**TRAINING, "lr": lr, "drop_last": drop_last},
+    )
     report = scan(model, data.X_train)
     epoch_steps = steps_per_epoch(len(data.X_train), TRAINING["batch_size"], drop_last)
     dead = [dead_at_init] + [round(f * WIDTHS[1]) for f in history.tracking.layers[report.layers[0].name].dead_fraction]
@@ -95,10 +101,17 @@ def follow_run(data, seed, lr, drop_last):
 
 def batch_run(data, seed, batch_size, epochs, lr=0.5):
     model = make_mlp(WIDTHS, seed=seed, **MODEL)
-    history = train(model, data, seed=seed, progress=False, **{**TRAINING, "lr": lr, "batch_size": batch_size, "epochs": epochs})
+    history = train(
+        model, data, seed=seed, progress=False, **{**TRAINING, "lr": lr, "batch_size": batch_size, "epochs": epochs}
+    )
     report = scan(model, data.X_train)
-    return {"seed": seed, "dead_percent": [100 * layer.dead_fraction for layer in report.layers],
-            "accuracy_percent": 100 * history.final_test_accuracy, "diverged": history.diverged, "steps": len(history.steps)}
+    return {
+        "seed": seed,
+        "dead_percent": [100 * layer.dead_fraction for layer in report.layers],
+        "accuracy_percent": 100 * history.final_test_accuracy,
+        "diverged": history.diverged,
+        "steps": len(history.steps),
+    }
 
 
 def main():
@@ -109,19 +122,31 @@ def main():
         for drop_last in (True, False):
             runs = [follow_run(data, seed, lr, drop_last) for seed in SEEDS]
             last_batch.append({"lr": lr, "drop_last": drop_last, "runs": runs})
-            print(f"lr {lr}, drop_last={drop_last}: first layer dead",
-                  [round(r["dead_percent"][0]) for r in runs], flush=True)
+            print(
+                f"lr {lr}, drop_last={drop_last}: first layer dead",
+                [round(r["dead_percent"][0]) for r in runs],
+                flush=True,
+            )
     batch_size = []
     for size, epochs in ((8, 20), (16, 20), (32, 20), (64, 20), (8, 5), (16, 10)):
         runs = [batch_run(data, seed, size, epochs) for seed in SEEDS]
         batch_size.append({"lr": 0.5, "batch_size": size, "epochs": epochs, "runs": runs})
-        print(f"batch {size}, {epochs} epochs: first layer dead", [round(r["dead_percent"][0]) for r in runs], flush=True)
-    results = {"seeds": list(SEEDS), "window": WINDOW, "baseline_training": TRAINING,
-               "last_batch": last_batch, "batch_size": batch_size}
-    description = ("The failing baseline with one change, seeds 0-9: lr 0.5 and 0.8 with and without the "
-                   "3-example last batch (followed step by step: where first-layer units die, the loss on the "
-                   "whole training set at the last step of each epoch and elsewhere, gradient norms); and lr 0.5 "
-                   "with full batches of 8, 16, 32, 64 (20 epochs) and of 8 and 16 at the steps of batch 32.")
+        print(
+            f"batch {size}, {epochs} epochs: first layer dead", [round(r["dead_percent"][0]) for r in runs], flush=True
+        )
+    results = {
+        "seeds": list(SEEDS),
+        "window": WINDOW,
+        "baseline_training": TRAINING,
+        "last_batch": last_batch,
+        "batch_size": batch_size,
+    }
+    description = (
+        "The failing baseline with one change, seeds 0-9: lr 0.5 and 0.8 with and without the "
+        "3-example last batch (followed step by step: where first-layer units die, the loss on the "
+        "whole training set at the last step of each epoch and elsewhere, gradient norms); and lr 0.5 "
+        "with full batches of 8, 16, 32, 64 (20 epochs) and of 8 and 16 at the steps of batch 32."
+    )
     print("wrote", save_sweep(NAME, results, description))
 
 

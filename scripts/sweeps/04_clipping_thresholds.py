@@ -29,11 +29,15 @@ THRESHOLDS = (0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
 def main():
     settings = [measure_setting("baseline", {}, seeds=SEEDS)]
     for max_norm in THRESHOLDS:
-        settings.append(measure_setting(f"clip {max_norm:g}", {"clip_grad_norm": max_norm}, seeds=SEEDS, max_norm=max_norm))
+        settings.append(
+            measure_setting(f"clip {max_norm:g}", {"clip_grad_norm": max_norm}, seeds=SEEDS, max_norm=max_norm)
+        )
         print(max_norm, "done", flush=True)
     results = {"target_accuracy": TARGET_ACCURACY, "baseline_training": TRAINING, "settings": settings}
-    description = ("Gradient-norm clipping at ten thresholds on the failing baseline (SGD lr 0.8), seeds 0-9: "
-                   "dead % per layer, test accuracy, steps to 90 % test accuracy, % of steps clipped.")
+    description = (
+        "Gradient-norm clipping at ten thresholds on the failing baseline (SGD lr 0.8), seeds 0-9: "
+        "dead % per layer, test accuracy, steps to 90 % test accuracy, % of steps clipped."
+    )
     print("wrote", save_sweep(NAME, results, description))
 
 

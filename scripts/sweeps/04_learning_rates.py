@@ -31,8 +31,10 @@ def main():
         settings.append(measure_setting(label, {"lr": lr}, seeds=SEEDS, lr=lr))
         print(label, "done", flush=True)
     results = {"target_accuracy": TARGET_ACCURACY, "baseline_training": TRAINING, "settings": settings}
-    description = ("Plain SGD at eight learning rates on the failing baseline, seeds 0-9: dead % per layer, "
-                   "test accuracy, steps to 90 % test accuracy.")
+    description = (
+        "Plain SGD at eight learning rates on the failing baseline, seeds 0-9: dead % per layer, "
+        "test accuracy, steps to 90 % test accuracy."
+    )
     print("wrote", save_sweep(NAME, results, description))
 
 

@@ -35,13 +35,22 @@ LR = TRAINING["lr"]
 SETTINGS = [("baseline", {}, {})]
 SETTINGS += [(f"warmup {n} steps", {"warmup_steps": n}, {"warmup_steps": n}) for n in (42, 84, 168, 420, 840)]
 SETTINGS += [(f"weight decay {wd:g}", {"weight_decay": wd}, {"weight_decay": wd}) for wd in (1e-5, 1e-4, 3e-4, 1e-3)]
-SETTINGS += [(f"first layer at {f:g} x lr", {"lr_scale": {"0": f}}, {"first_layer_factor": f}) for f in (0.1, 0.25, 0.5)]
+SETTINGS += [
+    (f"first layer at {f:g} x lr", {"lr_scale": {"0": f}}, {"first_layer_factor": f}) for f in (0.1, 0.25, 0.5)
+]
 SETTINGS += [("momentum 0.9, lr 0.8", {"momentum": 0.9}, {})]
-SETTINGS += [(f"momentum {m:g}, lr {LR * (1 - m):.2g}", {"momentum": m, "lr": round(LR * (1 - m), 4)}, {"momentum": m})
-             for m in (0.5, 0.9, 0.95)]
-SETTINGS += [(f"{name}, lr {lr:g}", {"optimizer": opt, "lr": lr}, {}) for name, opt, lrs in
-             (("Adam", "adam", (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)), ("RMSprop", "rmsprop", (1e-4, 3e-4, 1e-3, 3e-3)))
-             for lr in lrs]
+SETTINGS += [
+    (f"momentum {m:g}, lr {LR * (1 - m):.2g}", {"momentum": m, "lr": round(LR * (1 - m), 4)}, {"momentum": m})
+    for m in (0.5, 0.9, 0.95)
+]
+SETTINGS += [
+    (f"{name}, lr {lr:g}", {"optimizer": opt, "lr": lr}, {})
+    for name, opt, lrs in (
+        ("Adam", "adam", (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)),
+        ("RMSprop", "rmsprop", (1e-4, 3e-4, 1e-3, 3e-3)),
+    )
+    for lr in lrs
+]
 
 
 def main():
@@ -50,8 +59,10 @@ def main():
         settings.append(measure_setting(label, changes, seeds=SEEDS, **extra))
         print(label, "done", flush=True)
     results = {"target_accuracy": TARGET_ACCURACY, "baseline_training": TRAINING, "settings": settings}
-    description = ("Warmup, weight decay, a lower first-layer rate, momentum, Adam and RMSprop at several settings "
-                   "on the failing baseline (SGD lr 0.8), seeds 0-9: dead % per layer, test accuracy, steps to 90 %.")
+    description = (
+        "Warmup, weight decay, a lower first-layer rate, momentum, Adam and RMSprop at several settings "
+        "on the failing baseline (SGD lr 0.8), seeds 0-9: dead % per layer, test accuracy, steps to 90 %."
+    )
     print("wrote", save_sweep(NAME, results, description))
 
 

@@ -42,7 +42,9 @@ def main():
         "baseline (PyTorch default)": baseline_runs(digits, seeds=SEEDS),
         "init = xavier_normal": baseline_runs(digits, seeds=SEEDS, init="xavier_normal"),
         "init = he_normal": baseline_runs(digits, seeds=SEEDS, init="he_normal"),
-        "init = LSUV": run_seeds(lambda seed: lsuv_mlp(digits, seed), digits, SEEDS, description="init=LSUV", **TRAINING),
+        "init = LSUV": run_seeds(
+            lambda seed: lsuv_mlp(digits, seed), digits, SEEDS, description="init=LSUV", **TRAINING
+        ),
         "bias = 0": baseline_runs(digits, seeds=SEEDS, bias_init=0.0),
         "bias = 0.01": baseline_runs(digits, seeds=SEEDS, bias_init=0.01),
     }
@@ -59,8 +61,12 @@ def main():
             for label, runs in rows.items()
         },
     }
-    path = save_sweep(NAME, results, "The failing baseline (digits MLP 64-128-128-10, SGD lr 0.8, batch 32, 20 epochs, "
-                                      "full batches) with one initialisation change at a time, seeds 0-19.")
+    path = save_sweep(
+        NAME,
+        results,
+        "The failing baseline (digits MLP 64-128-128-10, SGD lr 0.8, batch 32, 20 epochs, "
+        "full batches) with one initialisation change at a time, seeds 0-19.",
+    )
     print(f"wrote {path}")
 
 

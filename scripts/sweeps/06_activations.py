@@ -51,16 +51,21 @@ def measure(activation, lr, init, inputs, data):
 
 def main():
     torch.set_num_threads(1)
-    data = {"pixels": load_digits_split(scaled=True, seed=0),
-            "standardized": load_digits_split(scaled=True, seed=0, standardized=True)}
+    data = {
+        "pixels": load_digits_split(scaled=True, seed=0),
+        "standardized": load_digits_split(scaled=True, seed=0, standardized=True),
+    }
     configurations = [(a, lr, "default", "pixels") for a in ACTIVATIONS for lr in LEARNING_RATES]
     configurations += [(a, lr, init, inputs) for a, init, inputs in SET_UPS for lr in LEARNING_RATES]
     rows = []
     for i, (activation, lr, init, inputs) in enumerate(configurations, 1):
         rows.append(measure(activation, lr, init, inputs, data))
         accuracy = rows[-1]["per_seed"]["accuracy"]
-        print(f"[{i}/{len(configurations)}] {activation:9} lr {lr:<4} {init:12} {inputs:12} "
-              f"accuracy {', '.join(f'{a:.0f}' for a in accuracy)} %", flush=True)
+        print(
+            f"[{i}/{len(configurations)}] {activation:9} lr {lr:<4} {init:12} {inputs:12} "
+            f"accuracy {', '.join(f'{a:.0f}' for a in accuracy)} %",
+            flush=True,
+        )
     description = (
         f"The failing baseline {WIDTHS} ({TRAINING}) with one change: the activation (PyTorch's default "
         f"parameter; PReLU's slope learned from 0.25) at learning rates {list(LEARNING_RATES)}, seeds {list(SEEDS)}; "

@@ -37,8 +37,12 @@ def widths(width):
 
 def run(width, recycling, seed, data):
     """One run of the sweep: the baseline at `width` units per hidden layer, ReDo on or off."""
-    redo = ReDo(data.X_train, period=PERIOD, tau=TAU, seed=seed) if recycling else None  # fresh weights drawn from the run's seed
-    (result,) = baseline_runs(data, seeds=(seed,), widths=widths(width), callbacks=[redo] if redo else [], progress=False)
+    redo = (
+        ReDo(data.X_train, period=PERIOD, tau=TAU, seed=seed) if recycling else None
+    )  # fresh weights drawn from the run's seed
+    (result,) = baseline_runs(
+        data, seeds=(seed,), widths=widths(width), callbacks=[redo] if redo else [], progress=False
+    )
     row = {
         "seed": seed,
         "dead_percent": [100 * f for f in result.dead_fraction],
@@ -57,7 +61,9 @@ def main():
     for width in HIDDEN_WIDTHS:
         for recycling in (False, True):
             print(f"width {width}, ReDo {'on' if recycling else 'off'}", flush=True)
-            results.append({"width": width, "redo": recycling, "runs": [run(width, recycling, seed, data) for seed in SEEDS]})
+            results.append(
+                {"width": width, "redo": recycling, "runs": [run(width, recycling, seed, data) for seed in SEEDS]}
+            )
     description = (
         f"Failing baseline (SGD lr 0.8, batch 32, 20 epochs, full batches) with both hidden layers W units wide, "
         f"W in {HIDDEN_WIDTHS}, ReDo (every {PERIOD} steps, tau {TAU}: exactly the dead units) off and on, seeds {SEEDS[0]}-{SEEDS[-1]}. "

@@ -47,7 +47,12 @@ def configurations():
     configs = {"broken": {}}
     configs.update({f"fix only: {cause}": fix for cause, fix in FIXES.items()})
     configs["three fixes"] = THREE_FIXES
-    configs.update({f"three fixes but: {cause}": {**THREE_FIXES, **{k: BROKEN_CONFIG[k] for k in fix}} for cause, fix in FIXES.items()})
+    configs.update(
+        {
+            f"three fixes but: {cause}": {**THREE_FIXES, **{k: BROKEN_CONFIG[k] for k in fix}}
+            for cause, fix in FIXES.items()
+        }
+    )
     configs["reference fix"] = REFERENCE_FIX
     return configs
 
@@ -72,7 +77,9 @@ def main():
         rows[name] = measured(changes, SEEDS)
         print(f"{name}: meets the bar on {sum(rows[name]['passed'])} of {len(SEEDS)} seeds", flush=True)
     rows["reference fix, fresh seeds"] = measured(REFERENCE_FIX, FRESH_SEEDS)
-    print(f"reference fix, fresh seeds: meets the bar on {sum(rows['reference fix, fresh seeds']['passed'])} of {len(FRESH_SEEDS)}")
+    print(
+        f"reference fix, fresh seeds: meets the bar on {sum(rows['reference fix, fresh seeds']['passed'])} of {len(FRESH_SEEDS)}"
+    )
     results = {
         "broken_config": {k: list(v) if isinstance(v, tuple) else v for k, v in BROKEN_CONFIG.items()},
         "dead_limit": DEAD_LIMIT,
@@ -80,9 +87,13 @@ def main():
         "fixes": FIXES,
         "rows": rows,
     }
-    path = save_sweep(NAME, results, "The capstone's broken run with one fault repaired at a time, all three repaired, "
-                                      "all but one repaired (leave-one-out) and the reference fix, seeds 0-9; the "
-                                      "reference fix also on fresh seeds 1000-1019.")
+    path = save_sweep(
+        NAME,
+        results,
+        "The capstone's broken run with one fault repaired at a time, all three repaired, "
+        "all but one repaired (leave-one-out) and the reference fix, seeds 0-9; the "
+        "reference fix also on fresh seeds 1000-1019.",
+    )
     print(f"wrote {path}")
 
 

@@ -32,8 +32,12 @@ RATE_SEEDS = tuple(range(40))
 GRADER_SEEDS = tuple(range(4000, 4000 + FRESH_SEED_COUNT))  # as in the notebook's hidden tests
 THREE_FIXES = {"inputs": "scaled", "lr": 0.2, "bias_init": 0.0}
 CONFIGURATIONS = {  # name -> changes to BROKEN_CONFIG
-    "model answer (no batch norm): scaled, lr 0.1 with momentum 0.7, bias 0.5":
-        {"inputs": "scaled", "lr": 0.1, "momentum": 0.7, "bias_init": 0.5},
+    "model answer (no batch norm): scaled, lr 0.1 with momentum 0.7, bias 0.5": {
+        "inputs": "scaled",
+        "lr": 0.1,
+        "momentum": 0.7,
+        "bias_init": 0.5,
+    },
     "scaled, lr 0.1 with momentum 0.7, bias 0.3": {"inputs": "scaled", "lr": 0.1, "momentum": 0.7, "bias_init": 0.3},
     "reference fix (three fixes + batch norm)": {**THREE_FIXES, "normalization": "batch"},
     "batch norm alone": {"normalization": "batch"},
@@ -48,8 +52,14 @@ def one_run(job):
     changes, seed = job
     torch.set_num_threads(1)
     (run,) = evaluate_config({**BROKEN_CONFIG, **changes}, seeds=(seed,))
-    return {"seed": seed, "passed": run.passed, "alive": not run.diverged and run.worst_dead <= 0.05,
-            "diverged": run.diverged, "worst dead %": 100 * run.worst_dead, "test accuracy %": 100 * run.test_accuracy}
+    return {
+        "seed": seed,
+        "passed": run.passed,
+        "alive": not run.diverged and run.worst_dead <= 0.05,
+        "diverged": run.diverged,
+        "worst dead %": 100 * run.worst_dead,
+        "test accuracy %": 100 * run.test_accuracy,
+    }
 
 
 def main():
@@ -59,7 +69,11 @@ def main():
     args = parser.parse_args()
     path = RESULTS / f"{NAME}.json"
     stored = json.loads(path.read_text())["results"]["rows"] if path.exists() else {}
-    rows = {name: stored[name] for name in CONFIGURATIONS if name in stored and stored[name]["changes"] == CONFIGURATIONS[name]}
+    rows = {
+        name: stored[name]
+        for name in CONFIGURATIONS
+        if name in stored and stored[name]["changes"] == CONFIGURATIONS[name]
+    }
     names = args.only or [name for name in CONFIGURATIONS if name not in rows]
     with get_context("fork").Pool(args.workers) as pool:
         for name in names:
@@ -67,23 +81,39 @@ def main():
             rate = pool.map(one_run, [(changes, s) for s in RATE_SEEDS])
             graded = pool.map(one_run, [(changes, s) for s in GRADER_SEEDS])
             passes = sum(r["passed"] for r in graded)
-            rows[name] = {"changes": changes, "rate seeds": rate, "grader seeds": graded,
-                          "pass rate": sum(r["passed"] for r in rate) / len(rate),
-                          "grader passes": passes, "grader verdict": "pass" if passes >= PASSES_NEEDED else "fail"}
-            print(f"{name}: meets the bar on {sum(r['passed'] for r in rate)}/40 seeds; grader: {passes}/{len(GRADER_SEEDS)} "
-                  f"-> {rows[name]['grader verdict']}", flush=True)
+            rows[name] = {
+                "changes": changes,
+                "rate seeds": rate,
+                "grader seeds": graded,
+                "pass rate": sum(r["passed"] for r in rate) / len(rate),
+                "grader passes": passes,
+                "grader verdict": "pass" if passes >= PASSES_NEEDED else "fail",
+            }
+            print(
+                f"{name}: meets the bar on {sum(r['passed'] for r in rate)}/40 seeds; grader: {passes}/{len(GRADER_SEEDS)} "
+                f"-> {rows[name]['grader verdict']}",
+                flush=True,
+            )
             save({name: rows[name] for name in CONFIGURATIONS if name in rows})
 
 
 def save(rows):
     results = {
-        "rule": {"fresh seeds": FRESH_SEED_COUNT, "passes needed": PASSES_NEEDED, "grader seeds": list(GRADER_SEEDS),
-                 "rate seeds": list(RATE_SEEDS)},
+        "rule": {
+            "fresh seeds": FRESH_SEED_COUNT,
+            "passes needed": PASSES_NEEDED,
+            "grader seeds": list(GRADER_SEEDS),
+            "rate seeds": list(RATE_SEEDS),
+        },
         "binomial": {str(p): rule_pass_probability(p) for p in (0.95, 0.9, 0.85, 0.8, 0.75, 0.7)},
         "rows": rows,
     }
-    save_sweep(NAME, results, "Pass rates of capstone configurations on 40 seeds (0-39) and the grader's verdict on its own "
-                              f"{FRESH_SEED_COUNT} fresh seeds (at least {PASSES_NEEDED} must meet the bar).")
+    save_sweep(
+        NAME,
+        results,
+        "Pass rates of capstone configurations on 40 seeds (0-39) and the grader's verdict on its own "
+        f"{FRESH_SEED_COUNT} fresh seeds (at least {PASSES_NEEDED} must meet the bar).",
+    )
 
 
 if __name__ == "__main__":
