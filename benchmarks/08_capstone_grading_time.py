@@ -20,7 +20,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from deadrelu.capstone import BROKEN_CONFIG, FRESH_SEED_COUNT, PASSES_NEEDED, evaluate_config, grading_workers  # noqa: E402
+from deadrelu.lessons.capstone_diagnose_and_fix import (
+    BROKEN_CONFIG,
+    FRESH_SEED_COUNT,
+    PASSES_NEEDED,
+    evaluate_config,
+    grading_workers,
+)  # noqa: E402
 
 CONFIGS = {
     "model": {**BROKEN_CONFIG, "inputs": "scaled", "lr": 0.1, "momentum": 0.7, "bias_init": 0.5},

@@ -1,4 +1,4 @@
-"""deadrelu.architecture_plots and the explorer's model builder: measurements leave the model
+"""deadrelu.lessons.activations_and_architecture and the explorer's model builder: measurements leave the model
 as they found it, agree with a hand computation, and the plots draw what they are given."""
 
 import matplotlib
@@ -10,8 +10,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from deadrelu.architecture_explorer import build_deep_mlp
-from deadrelu.architecture_plots import (
+from deadrelu.lessons.activations_and_architecture import build_deep_mlp
+from deadrelu.lessons.activations_and_architecture import (
     KeepModels,
     constant_per_layer,
     dead_per_layer,

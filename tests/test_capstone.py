@@ -4,7 +4,14 @@ import re
 
 import pytest
 
-from deadrelu.capstone import BROKEN_CONFIG, CAUSES, TRAINING_EXAMPLES, check_config, evaluate_config, log_experiment
+from deadrelu.lessons.capstone_diagnose_and_fix import (
+    BROKEN_CONFIG,
+    CAUSES,
+    TRAINING_EXAMPLES,
+    check_config,
+    evaluate_config,
+    log_experiment,
+)
 from deadrelu.checks.capstone_diagnose_and_fix import check_diagnosis, check_fixed_config
 from deadrelu.sweeps import load_sweep
 from deadrelu.training import steps_per_epoch
@@ -54,7 +61,7 @@ def test_the_grader_trains_its_seeds_in_parallel_and_gets_the_same_runs():
 
 
 def test_causes_are_listed_in_an_order_that_says_nothing_and_each_has_its_knob():
-    from deadrelu.capstone import CAUSE_KNOBS, repairs
+    from deadrelu.lessons.capstone_diagnose_and_fix import CAUSE_KNOBS, repairs
 
     assert list(CAUSES) == sorted(CAUSES) and set(CAUSE_KNOBS) == set(CAUSES)
     assert all(knob in BROKEN_CONFIG for knob, _ in CAUSE_KNOBS.values())
@@ -67,13 +74,13 @@ def test_causes_are_listed_in_an_order_that_says_nothing_and_each_has_its_knob()
 
 
 def test_reloading_the_module_recreates_equal_plain_data():
-    """The hidden tests reload deadrelu.capstone; the grading harness's integrity probe
+    """The hidden tests reload deadrelu.lessons.capstone_diagnose_and_fix; the grading harness's integrity probe
     (autograder/kernel_startup.py) accepts a reloaded module only if its non-callable values
     compare equal to the originals, so module-level data holds no lambdas or other callables."""
     import importlib
     import types
 
-    import deadrelu.capstone as capstone
+    import deadrelu.lessons.capstone_diagnose_and_fix as capstone
 
     before = {
         k: v
@@ -125,7 +132,7 @@ def test_a_diverged_run_fails_and_its_dead_share_is_not_reported():
 
 
 def test_the_explorer_trains_full_batches_like_the_grader():
-    from deadrelu.capstone_explorer import capstone_explorer
+    from deadrelu.lessons.capstone_diagnose_and_fix import capstone_explorer
 
     explorer = capstone_explorer(epochs=2)
     expected = 2 * steps_per_epoch(TRAINING_EXAMPLES, BROKEN_CONFIG["batch_size"])

@@ -12,7 +12,7 @@ import pytest
 
 from course_tools import run_graded_cell, solution_notebook
 
-from deadrelu.capstone import (
+from deadrelu.lessons.capstone_diagnose_and_fix import (
     BROKEN_CONFIG,
     CAUSE_KNOBS,
     CAUSES,

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from course_tools import run_graded_cell
-from deadrelu.born_dead import born_dead_probability, born_dead_share
+from deadrelu.lessons.how_units_die import born_dead_probability, born_dead_share
 from deadrelu.checks.how_units_die import check_dead_units, check_is_dead_on, check_ranking
 
 

@@ -524,9 +524,9 @@ def test_dead_units_catalogue(answer, words):
         assert message is not None and words in message, message
 
 
-# --- section 2's arithmetic and the prediction table (deadrelu.init_plots) -------------------------------------
+# --- section 2's arithmetic and the prediction table (deadrelu.lessons.initialization) -------------------------------------
 def test_predicted_std_follows_the_variance_arithmetic():
-    from deadrelu.init_plots import predicted_std
+    from deadrelu.lessons.initialization import predicted_std
 
     assert math.isclose(predicted_std(2, 1), math.sqrt(2))
     assert math.isclose(predicted_std(2.0, 30), math.sqrt(2))  # He keeps the scale
@@ -535,7 +535,7 @@ def test_predicted_std_follows_the_variance_arithmetic():
 
 
 def test_prediction_table_shows_yours_next_to_the_measurement(capsys):
-    from deadrelu.init_plots import depth_profile, prediction_table
+    from deadrelu.lessons.initialization import depth_profile, prediction_table
 
     c_of = {"default": 1 / 3, "xavier_normal": 1.0, "he_normal": 2.0}
     profiles = {scheme: depth_profile(scheme, depth=6, width=16, bias=0.0, seed=0) for scheme in c_of}

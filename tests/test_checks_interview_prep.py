@@ -18,7 +18,7 @@ import pytest
 
 from course_tools import graded_cell_source, run_graded_cell
 from deadrelu.checks.interview_prep import CAUSES, FIXES, check_triage
-from deadrelu.triage_scenarios import SCENARIOS
+from deadrelu.lessons.interview_prep import SCENARIOS
 
 ASSIGNMENT = "09_interview_prep"
 PRELUDE = "from deadrelu.checks.interview_prep import CAUSES, FIXES, check_triage"

@@ -33,7 +33,7 @@ def test_only_the_one_noisy_step_lesson_trains_on_a_short_batch(assignment):
 
 
 def test_the_capstone_step_budget_counts_the_digits_training_split():
-    from deadrelu.capstone import TRAINING_EXAMPLES
+    from deadrelu.lessons.capstone_diagnose_and_fix import TRAINING_EXAMPLES
     from deadrelu.data import load_digits_split
 
     assert TRAINING_EXAMPLES == len(load_digits_split(seed=0).y_train)

@@ -27,7 +27,9 @@ from autograder import grade as grading
 from autograder.sandbox import REPO, sandbox_problem
 from course_tools import MEASUREMENTS
 
-pytestmark = pytest.mark.slow
+# The tests that grade (start kernels) are marked slow one by one; the command-line tests
+# that stop before any kernel starts run in the fast tier.
+SLOW = pytest.mark.slow
 
 ASSIGNMENT = "01_relu_math"
 NOTEBOOK = "01_relu_math"
@@ -350,6 +352,7 @@ def cell_text(notebook, grade_id):
 
 
 # --- the run as a whole ------------------------------------------------------------------------------
+@SLOW
 def test_the_run_completes_and_grades_every_student(graded_class):
     assert graded_class["status"] == 0
     students = {row["student"] for row in graded_class["rows"]}
@@ -358,6 +361,7 @@ def test_the_run_completes_and_grades_every_student(graded_class):
         assert [row["test_id"] for row in graded_class["rows"] if row["student"] == student] == TESTS
 
 
+@SLOW
 def test_well_behaved_students_get_what_they_get_alone(graded_class):
     for student in ("good", "stub"):
         alone = [
@@ -376,6 +380,7 @@ def test_well_behaved_students_get_what_they_get_alone(graded_class):
     assert "not implemented" in messages(graded_class, "stub")["test_relu"]
 
 
+@SLOW
 def test_feedback_names_each_test_with_points_and_message(graded_class):
     page = (graded_class["out"] / "feedback" / "stub" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
     assert f"Score: 0 / {POINTS}" in page
@@ -390,6 +395,7 @@ def test_feedback_names_each_test_with_points_and_message(graded_class):
     assert "(hidden tests ran here; their source is not shown)" in page
 
 
+@SLOW
 def test_gradebook_agrees_with_grades_csv(graded_class):
     with Gradebook("sqlite:///" + str(graded_class["gradebook"])) as gradebook:
         for student, row in graded_class["grades"].items():
@@ -402,6 +408,7 @@ def test_gradebook_agrees_with_grades_csv(graded_class):
         assert len(gradebook.students) == 24
 
 
+@SLOW
 def test_feedback_never_shows_hidden_tests(graded_class):
     from autograder.report import hidden_lines
 
@@ -416,6 +423,7 @@ def test_feedback_never_shows_hidden_tests(graded_class):
     assert not [line for line in secrets if line in text]
 
 
+@SLOW
 def test_hidden_tests_printed_by_student_code_are_redacted(graded_class):
     from autograder.report import hidden_lines
 
@@ -430,6 +438,7 @@ def test_hidden_tests_printed_by_student_code_are_redacted(graded_class):
 
 
 # --- one test per kind of hostile submission -----------------------------------------------------------
+@SLOW
 def test_endless_loop_costs_only_the_test_that_ran_it(graded_class):
     assert statuses(graded_class, "endless_loop") == ["passed", "passed", "timeout", "passed"] + ["passed"] * (
         len(TESTS) - 4
@@ -438,6 +447,7 @@ def test_endless_loop_costs_only_the_test_that_ran_it(graded_class):
     assert f"{CELL_TIMEOUT:g} s" in messages(graded_class, "endless_loop")["test_leaky_relu"]
 
 
+@SLOW
 def test_loop_that_ignores_interrupts_keeps_earlier_points(graded_class):
     assert statuses(graded_class, "ignores_interrupt") == ["passed", "passed", "passed", "timeout"] + ["timeout"] * (
         len(TESTS) - 4
@@ -446,6 +456,7 @@ def test_loop_that_ignores_interrupts_keeps_earlier_points(graded_class):
     assert "ignored the interrupt" in messages(graded_class, "ignores_interrupt")["test_elu"]
 
 
+@SLOW
 def test_memory_hog_hits_the_limit_not_the_machine(graded_class):
     assert statuses(graded_class, "memory_hog") == ["passed", "error", "passed", "passed"] + ["passed"] * (
         len(TESTS) - 4
@@ -454,6 +465,7 @@ def test_memory_hog_hits_the_limit_not_the_machine(graded_class):
     assert "MemoryError" in cell_text(autograded(graded_class, "memory_hog"), "relu_grad")
 
 
+@SLOW
 def test_kernel_crash_costs_the_tests_from_there_on(graded_class):
     assert statuses(graded_class, "kernel_crash") == ["passed", "passed", "kernel_died", "kernel_died"] + [
         "kernel_died"
@@ -462,6 +474,7 @@ def test_kernel_crash_costs_the_tests_from_there_on(graded_class):
     assert "died" in messages(graded_class, "kernel_crash")["test_elu"]
 
 
+@SLOW
 def test_killing_its_parent_harms_nothing(graded_class):
     # In the sandbox the kernel's parent is bubblewrap's init, which its namespace cannot kill:
     # the kernel lives on, the run goes on, and the answer (which only sent the signal) fails.
@@ -472,6 +485,7 @@ def test_killing_its_parent_harms_nothing(graded_class):
     assert "NameError" in messages(graded_class, "kills_parent")["test_elu"]
 
 
+@SLOW
 def test_huge_output_is_cut_and_costs_nothing(graded_class):
     assert statuses(graded_class, "huge_output") == ["passed"] * len(TESTS)
     notebook = autograded(graded_class, "huge_output")
@@ -482,6 +496,7 @@ def test_huge_output_is_cut_and_costs_nothing(graded_class):
     assert page.stat().st_size < 1_000_000
 
 
+@SLOW
 def test_deleted_test_cell_is_put_back(graded_class):
     assert statuses(graded_class, "deletes_test") == ["passed", "failed", "passed", "passed"] + ["passed"] * (
         len(TESTS) - 4
@@ -491,6 +506,7 @@ def test_deleted_test_cell_is_put_back(graded_class):
     assert "was deleted; put back" in page
 
 
+@SLOW
 def test_edited_test_cell_is_restored(graded_class):
     assert statuses(graded_class, "edits_test") == ["failed", "passed", "passed", "passed"] + ["passed"] * (
         len(TESTS) - 4
@@ -501,11 +517,13 @@ def test_edited_test_cell_is_restored(graded_class):
     assert "test_relu_grad&#x27;: edited" not in page
 
 
+@SLOW
 def test_answer_typed_into_a_copied_test_cell_still_counts(graded_class):
     assert statuses(graded_class, "duplicates_cells") == ["passed"] * len(TESTS)
     assert score(graded_class, "duplicates_cells") == POINTS
 
 
+@SLOW
 def test_test_cell_turned_into_markdown_still_runs(graded_class):
     assert statuses(graded_class, "changes_cell_type") == ["passed", "passed", "passed", "failed"] + ["passed"] * (
         len(TESTS) - 4
@@ -514,23 +532,27 @@ def test_test_cell_turned_into_markdown_still_runs(graded_class):
     assert "type was changed to markdown" in page
 
 
+@SLOW
 def test_corrupt_notebook_is_reported_missing(graded_class):
     assert statuses(graded_class, "corrupt_json") == ["missing"] * len(TESTS)
     assert "not a valid notebook" in messages(graded_class, "corrupt_json")["test_relu"]
     assert score(graded_class, "corrupt_json") == 0
 
 
+@SLOW
 def test_missing_notebook_is_reported_missing(graded_class):
     assert statuses(graded_class, "missing_notebook") == ["missing"] * len(TESTS)
     assert "no 01_relu_math.ipynb" in messages(graded_class, "missing_notebook")["test_relu"]
 
 
+@SLOW
 def test_misnamed_notebook_is_graded_with_a_note(graded_class):
     assert statuses(graded_class, "misnamed") == ["passed"] * len(TESTS)
     page = (graded_class["out"] / "feedback" / "misnamed" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
     assert "misnamed" in page
 
 
+@SLOW
 def test_patched_check_function_is_caught(graded_class):
     # The patch stays in place, so every test from there on ran in a tampered kernel.
     assert statuses(graded_class, "patches_check") == ["tampered"] * len(TESTS)
@@ -539,6 +561,7 @@ def test_patched_check_function_is_caught(graded_class):
     assert score(graded_class, "patches_check") == 0
 
 
+@SLOW
 def test_patched_assert_helpers_are_caught(graded_class):
     assert statuses(graded_class, "patches_asserts") == ["passed", "passed", "tampered", "tampered"] + ["tampered"] * (
         len(TESTS) - 4
@@ -546,6 +569,7 @@ def test_patched_assert_helpers_are_caught(graded_class):
     assert "torch.allclose replaced" in messages(graded_class, "patches_asserts")["test_leaky_relu"]
 
 
+@SLOW
 def test_rewriting_test_cells_is_caught(graded_class):
     assert statuses(graded_class, "rewrites_tests") == ["passed", "passed", "passed", "tampered"] + ["tampered"] * (
         len(TESTS) - 4
@@ -553,6 +577,7 @@ def test_rewriting_test_cells_is_caught(graded_class):
     assert "input_transformers_post" in messages(graded_class, "rewrites_tests")["test_elu"]
 
 
+@SLOW
 def test_replacing_the_grader_probe_is_caught(graded_class):
     assert statuses(graded_class, "fakes_probe") == ["passed", "passed", "passed", "tampered"] + ["tampered"] * (
         len(TESTS) - 4
@@ -560,6 +585,7 @@ def test_replacing_the_grader_probe_is_caught(graded_class):
     assert "probe" in messages(graded_class, "fakes_probe")["test_elu"]
 
 
+@SLOW
 def test_solutions_gradebook_and_other_students_cannot_be_read(graded_class):
     text = cell_text(autograded(graded_class, "reads_secrets"), "relu")
     assert "READ" not in text.replace("GRADER DIRS", "")
@@ -570,6 +596,7 @@ def test_solutions_gradebook_and_other_students_cannot_be_read(graded_class):
     assert statuses(graded_class, "reads_secrets")[0] == "failed"
 
 
+@SLOW
 def test_writes_outside_its_folder_land_nowhere(graded_class):
     text = cell_text(autograded(graded_class, "writes_outside"), "relu")
     assert "WROTE" not in text and text.count("BLOCKED") == 4
@@ -578,6 +605,7 @@ def test_writes_outside_its_folder_land_nowhere(graded_class):
     assert statuses(graded_class, "writes_outside") == ["passed"] * len(TESTS)
 
 
+@SLOW
 def test_no_network_even_to_loopback(graded_class):
     assert graded_class["listener"].connections == 0
     text = cell_text(autograded(graded_class, "opens_network"), "relu")
@@ -585,6 +613,7 @@ def test_no_network_even_to_loopback(graded_class):
     assert statuses(graded_class, "opens_network") == ["passed"] * len(TESTS)
 
 
+@SLOW
 def test_warnings_on_stderr_cost_no_points(graded_class):
     assert statuses(graded_class, "warns_on_stderr") == ["passed"] * len(TESTS)
     assert "a UserWarning on stderr" in cell_text(autograded(graded_class, "warns_on_stderr"), "test_relu")
@@ -612,6 +641,15 @@ def test_lms_zip_is_collected_by_student_and_notebook(tmp_path):
     assert {name for name, _ in skipped} == {"carol_notes.txt", "dave_99_unknown.ipynb"}
 
 
+def test_help_lists_the_options(capsys):
+    with pytest.raises(SystemExit) as exit:
+        grading.main(["--help"])
+    assert exit.value.code == 0
+    out = capsys.readouterr().out
+    assert "--require-sandbox" in out and "--jobs" in out and "--pattern" in out
+
+
+@SLOW  # make and a fresh interpreter: about two seconds
 def test_make_grade_is_wired_to_the_grader():
     done = subprocess.run(
         ["make", "-s", "grade", "GRADE_ARGS=--help"], cwd=REPO, capture_output=True, text=True, timeout=120
@@ -620,6 +658,7 @@ def test_make_grade_is_wired_to_the_grader():
     assert "--require-sandbox" in done.stdout and "--jobs" in done.stdout
 
 
+@SLOW
 def test_grading_without_the_sandbox_works_and_warns(tmp_path, capsys):
     path = tmp_path / "submitted" / "alice" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
     path.parent.mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""deadrelu.init_plots: the signal and dead units through depth at initialisation, and the plot."""
+"""deadrelu.lessons.initialization: the signal and dead units through depth at initialisation, and the plot."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from deadrelu.init_plots import DepthProfile, depth_profile, plot_depth_profiles
+from deadrelu.lessons.initialization import DepthProfile, depth_profile, plot_depth_profiles
 from deadrelu.models import make_mlp
 
 matplotlib.use("Agg")

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 
 from deadrelu.data import make_positive_inputs  # noqa: E402
 from deadrelu.experiments import run_seeds  # noqa: E402
-from deadrelu.learning_rate_lesson import (  # noqa: E402
+from deadrelu.lessons.learning_rate_and_optimizers import (
     DeadShareRecorder,
     clipped_percent,
     gradient_norms,
@@ -208,7 +208,7 @@ def test_plots_return_their_figures():
 
 
 def test_measure_setting_records_per_seed_values_of_the_baseline_with_one_change(monkeypatch):
-    import deadrelu.learning_rate_lesson as lesson
+    import deadrelu.lessons.learning_rate_and_optimizers as lesson
 
     data = make_positive_inputs(n_samples=160, n_features=6, n_classes=3, seed=0)
     small = lambda data_, seeds, progress, description, **changes: run_seeds(  # noqa: E731
@@ -272,7 +272,14 @@ def test_verdicts_leave_out_seeds_where_a_run_diverged():
 
 
 # --- the design exercise of section 10: arms, their text, and running them -------------------------
-from deadrelu.learning_rate_lesson import ONE_CHANGE_KNOBS, arm_text, changed_knobs, design_arm, run_arm, show_design  # noqa: E402
+from deadrelu.lessons.learning_rate_and_optimizers import (
+    ONE_CHANGE_KNOBS,
+    arm_text,
+    changed_knobs,
+    design_arm,
+    run_arm,
+    show_design,
+)  # noqa: E402
 
 
 def test_an_arm_keeps_the_baselines_settings_it_leaves_out():
@@ -288,7 +295,7 @@ def test_an_arm_keeps_the_baselines_settings_it_leaves_out():
 
 
 def test_run_arm_reuses_rows_already_run_and_trains_the_others(monkeypatch):
-    import deadrelu.learning_rate_lesson as lesson
+    import deadrelu.lessons.learning_rate_and_optimizers as lesson
 
     calls = []
     monkeypatch.setattr(lesson, "baseline_runs", lambda data, **changes: calls.append((data, changes)) or ["trained"])

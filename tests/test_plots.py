@@ -4,7 +4,8 @@ import matplotlib
 import pytest
 
 from deadrelu.experiments import RunResult
-from deadrelu.plots import plot_activation, plot_activation_family, plot_relu_valve, plot_sweep
+from deadrelu.lessons.relu_math import plot_activation, plot_activation_family, plot_relu_valve
+from deadrelu.lessons.how_units_die import plot_sweep
 
 matplotlib.use("Agg")
 

@@ -6,11 +6,11 @@ import nbformat
 import pytest
 
 from course_tools import last_json_line, run_in_kernel, solution_notebook
-from deadrelu.quiz import Question, Quiz
+from deadrelu.lessons.interview_prep import Question, Quiz
 
 DRIVE_QUIZ = """
 import json
-from deadrelu.quiz import Question, Quiz
+from deadrelu.lessons.interview_prep import Question, Quiz
 
 quiz = Quiz([
     Question("Dead on one batch means dead?", ("yes", "no", "only with a negative bias"), 1, "Count over the whole data set."),
@@ -100,7 +100,7 @@ def quiz_cell_of_notebook_09():
 
 def test_the_notebooks_quiz_marks_each_right_answer_right_and_every_other_wrong():
     code = (
-        "import html\nfrom deadrelu.quiz import Question, Quiz\n"
+        "import html\nfrom deadrelu.lessons.interview_prep import Question, Quiz\n"
         + quiz_cell_of_notebook_09()
         + """
 import json

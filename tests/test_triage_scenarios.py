@@ -15,7 +15,7 @@ import pytest
 
 from course_tools import SECRET_REGIONS, course_notebook, solution_notebook
 from deadrelu.checks.interview_prep import CAUSES
-from deadrelu.triage_scenarios import (
+from deadrelu.lessons.interview_prep import (
     _CONFIGURATIONS,
     _LETTERS,
     SCENARIOS,

@@ -11,7 +11,7 @@ RETRAIN_BUDGET_MS = 2000  # an explorer that retrains a model
 
 ACTIVATION_EXPLORER = """
 import hashlib, json, statistics, time
-from deadrelu.widgets import activation_explorer
+from deadrelu.lessons.relu_math import activation_explorer
 
 explorer = activation_explorer("LeakyReLU")
 png = lambda: hashlib.sha256(explorer.image.value).hexdigest()
@@ -51,7 +51,7 @@ def test_each_control_of_the_activation_explorer_changes_the_figure(activation_e
 
 
 def test_activation_explorer_disables_the_slider_when_there_is_no_parameter():
-    from deadrelu.widgets import activation_explorer
+    from deadrelu.lessons.relu_math import activation_explorer
 
     explorer = activation_explorer("ReLU")
     assert explorer.parameter.disabled
@@ -72,7 +72,7 @@ def test_activation_explorer_updates_within_budget(activation_explorer_run):
 
 
 def test_explorer_rejects_an_unknown_activation():
-    from deadrelu.widgets import activation_explorer
+    from deadrelu.lessons.relu_math import activation_explorer
 
     with pytest.raises(ValueError, match="unknown activation 'Relu'.*ReLU"):
         activation_explorer("Relu")
@@ -81,7 +81,7 @@ def test_explorer_rejects_an_unknown_activation():
 LEARNING_RATE_EXPLORER = """
 import hashlib, json, time
 from deadrelu.data import load_digits_split
-from deadrelu.widgets import learning_rate_explorer
+from deadrelu.lessons.how_units_die import learning_rate_explorer
 
 explorer = learning_rate_explorer(load_digits_split(seed=0), lr=0.1, optimizers=("sgd", "adam"), clip_values=(1.0,),
                                   lr_exponents=(-4, 0.5))  # notebook 04's configuration; 02's has lr and seed only
@@ -137,7 +137,7 @@ def test_learning_rate_explorer_shows_units_dying_at_a_high_rate(learning_rate_e
 LEARNING_RATE_EXPLORER_02 = """
 import hashlib, json, time
 from deadrelu.data import load_digits_split
-from deadrelu.widgets import learning_rate_explorer
+from deadrelu.lessons.how_units_die import learning_rate_explorer
 
 explorer = learning_rate_explorer(load_digits_split(seed=0), lr=0.8, every=5, short_batch=False)  # notebook 02's configuration
 png = lambda: hashlib.sha256(explorer.image.value).hexdigest()
@@ -203,7 +203,7 @@ def test_notebook_02s_explorer_answers_within_budget(learning_rate_explorer_02_r
 
 CAPSTONE_EXPLORER = """
 import hashlib, json, time
-from deadrelu.capstone_explorer import capstone_explorer
+from deadrelu.lessons.capstone_diagnose_and_fix import capstone_explorer
 
 explorer = capstone_explorer()
 png = lambda: hashlib.sha256(explorer.image.value).hexdigest()

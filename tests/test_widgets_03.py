@@ -15,7 +15,7 @@ MONITOR_DASHBOARD = """
 import hashlib, json, time
 import torch
 from torch import nn
-from deadrelu.monitor_dashboard import monitor_dashboard
+from deadrelu.lessons.detecting_dead_units import monitor_dashboard
 
 # A 6-40-30-3 MLP with known dead units: 10 in the first layer, 5 in the second.
 torch.manual_seed(0)
@@ -98,7 +98,7 @@ def _report(tau=0.1):
 
 
 def test_unit_states_separate_dead_dormant_and_active():
-    from deadrelu.monitor_dashboard import unit_states
+    from deadrelu.lessons.detecting_dead_units import unit_states
 
     _, report = _report()
     states = unit_states(report["1"], tau=0.1)
@@ -111,7 +111,7 @@ def test_unit_states_separate_dead_dormant_and_active():
 def test_plot_dormant_scores_draws_on_given_axes_and_returns_the_figure():
     from matplotlib.figure import Figure
 
-    from deadrelu.monitor_dashboard import plot_dormant_scores
+    from deadrelu.lessons.detecting_dead_units import plot_dormant_scores
 
     _, report = _report()
     figure = Figure()
@@ -122,7 +122,7 @@ def test_plot_dormant_scores_draws_on_given_axes_and_returns_the_figure():
 
 
 def test_monitor_dashboard_accepts_a_report_and_rejects_other_things():
-    from deadrelu.monitor_dashboard import MonitorDashboard, monitor_dashboard
+    from deadrelu.lessons.detecting_dead_units import MonitorDashboard, monitor_dashboard
 
     model, report = _report()
     assert isinstance(monitor_dashboard(report), MonitorDashboard)

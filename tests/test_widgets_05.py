@@ -11,7 +11,7 @@ UPDATE_BUDGET_MS = 150  # an explorer that only redraws
 
 INIT_EXPLORER = """
 import hashlib, json, time
-from deadrelu.init_explorer import init_explorer
+from deadrelu.lessons.initialization import init_explorer
 
 explorer = init_explorer(scheme="default", depth=30, width=128)
 png = lambda: hashlib.sha256(explorer.image.value).hexdigest()
@@ -72,7 +72,7 @@ def test_init_explorer_updates_within_budget(init_explorer_run):
     ],
 )
 def test_init_explorer_rejects_unknown_settings(kwargs, message):
-    from deadrelu.init_explorer import init_explorer
+    from deadrelu.lessons.initialization import init_explorer
 
     with pytest.raises(ValueError, match=message):
         init_explorer(**kwargs)
@@ -81,7 +81,7 @@ def test_init_explorer_rejects_unknown_settings(kwargs, message):
 def test_init_explorer_view_follows_the_setting():
     """Moving from a deep net to a shallow one (or to a scheme whose signal does not vanish)
     rescales the axes instead of keeping the old view."""
-    from deadrelu.init_explorer import init_explorer
+    from deadrelu.lessons.initialization import init_explorer
 
     explorer = init_explorer(scheme="default", depth=50, width=32, bias=0.0)
     assert explorer._axes[0].get_xlim()[1] > 45 and explorer._axes[0].get_ylim()[0] < 1e-12

@@ -12,7 +12,7 @@ RETRAIN_BUDGET_MS = 2000  # an explorer that retrains a model
 
 ARCHITECTURE_EXPLORER = """
 import hashlib, json, time
-from deadrelu.architecture_explorer import architecture_explorer
+from deadrelu.lessons.activations_and_architecture import architecture_explorer
 from deadrelu.data import load_digits_split
 
 explorer = architecture_explorer(load_digits_split(seed=0), depth=12)
@@ -86,7 +86,7 @@ def test_architecture_explorer_agrees_with_the_notebook(architecture_explorer_ru
 
 
 def test_architecture_explorer_rejects_unknown_settings():
-    from deadrelu.architecture_explorer import ArchitectureExplorer
+    from deadrelu.lessons.activations_and_architecture import ArchitectureExplorer
     from deadrelu.data import load_digits_split
 
     with pytest.raises(ValueError, match="unknown activation 'Relu'"):

@@ -12,7 +12,7 @@ RETRAIN_BUDGET_MS = 2000
 RECYCLING_EXPLORER = """
 import hashlib, json, time
 from deadrelu.data import load_digits_split
-from deadrelu.recycling_explorer import recycling_explorer
+from deadrelu.lessons.reviving_and_pruning import recycling_explorer
 
 explorer = recycling_explorer(load_digits_split(seed=0), lr=0.01, epochs=4)
 png = lambda: hashlib.sha256(explorer.image.value).hexdigest()
@@ -80,7 +80,7 @@ def test_accuracy_against_dead_joins_the_runs_of_each_seed_and_leaves_out_diverg
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from deadrelu.recycling_explorer import plot_accuracy_against_dead
+    from deadrelu.lessons.reviving_and_pruning import plot_accuracy_against_dead
 
     runs = {
         "off": _runs([(0.5, 0.9), (0.4, 0.8), (0.6, 0.1)], diverged=(2,)),

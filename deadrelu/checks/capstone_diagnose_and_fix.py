@@ -8,7 +8,7 @@ diagnosis is right is not said here: that is what is graded.
 
 import difflib
 
-from ..capstone import (
+from ..lessons.capstone_diagnose_and_fix import (
     ACCURACY_BAR,
     BROKEN_CONFIG,
     CAUSES,

@@ -9,7 +9,7 @@ that overrides ==) or a mapping that answers differently on each read cannot pas
 
 import difflib
 
-from ..triage_scenarios import SCENARIOS
+from ..lessons.interview_prep import SCENARIOS
 from ._common import fail, graded_check
 
 #: The causes a student picks from, one per scenario (a cause may fit several scenarios, or none).

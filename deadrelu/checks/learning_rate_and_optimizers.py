@@ -10,7 +10,7 @@ import math
 import torch
 from torch import nn
 
-from ..learning_rate_lesson import ONE_CHANGE_KNOBS, arm_text
+from ..lessons.learning_rate_and_optimizers import ONE_CHANGE_KNOBS, arm_text
 from ._common import as_number, call, fail, graded_check, plain_tensor
 
 # --- warmup_factor ---------------------------------------------------------------------------

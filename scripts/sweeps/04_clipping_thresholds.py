@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a clone without installing
 
 from deadrelu.baseline import TARGET_ACCURACY, TRAINING  # noqa: E402
-from deadrelu.learning_rate_lesson import measure_setting  # noqa: E402
+from deadrelu.lessons.learning_rate_and_optimizers import measure_setting  # noqa: E402
 from deadrelu.sweeps import save_sweep  # noqa: E402
 
 NAME = "04_clipping_thresholds"

@@ -27,7 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a clone without installing
 
-from deadrelu.architecture_plots import KeepModels, measure_runs  # noqa: E402
+from deadrelu.lessons.activations_and_architecture import KeepModels, measure_runs  # noqa: E402
 from deadrelu.baseline import SEEDS, TRAINING, WIDTHS, baseline_runs  # noqa: E402
 from deadrelu.data import load_digits_split  # noqa: E402
 from deadrelu.sweeps import save_sweep  # noqa: E402
@@ -70,7 +70,7 @@ def main():
         f"The failing baseline {WIDTHS} ({TRAINING}) with one change: the activation (PyTorch's default "
         f"parameter; PReLU's slope learned from 0.25) at learning rates {list(LEARNING_RATES)}, seeds {list(SEEDS)}; "
         "plus SELU with LeCun-normal init on [0, 1] pixels and on standardised pixels, and ReLU on standardised "
-        "pixels. Per seed (deadrelu.architecture_plots.measure_runs): dead % (τ-dormant, τ = 0.1, for activations that "
+        "pixels. Per seed (deadrelu.lessons.activations_and_architecture.measure_runs): dead % (τ-dormant, τ = 0.1, for activations that "
         "can be negative), τ-dormant %, % never > 0 and % with a constant output per hidden layer, test accuracy %, "
         "steps to 90 %, diverged, largest |parameter|, learned PReLU slopes (first, second layer; unit measurements, "
         "largest parameter and slopes are None for a diverged run), ms per training step (one thread, noisy)."

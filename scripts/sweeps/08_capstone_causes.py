@@ -13,7 +13,7 @@ On seeds 0-9, every configuration below changes BROKEN_CONFIG in the way its nam
 and the reference fix again on twenty fresh seeds, 1000-1019, the way the grader retrains a
 hand-in. Every run stores, per seed, the dead share of each hidden layer on the training set,
 and at initialisation, the held-out accuracy and whether it meets the bar
-(deadrelu.capstone.evaluate_config).
+(deadrelu.lessons.capstone_diagnose_and_fix.evaluate_config).
 
 Run from the repository root (about a minute on one idle core, one thread):
 
@@ -27,7 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a clone without installing
 
-from deadrelu.capstone import ACCURACY_BAR, BROKEN_CONFIG, DEAD_LIMIT, evaluate_config  # noqa: E402
+from deadrelu.lessons.capstone_diagnose_and_fix import ACCURACY_BAR, BROKEN_CONFIG, DEAD_LIMIT, evaluate_config  # noqa: E402
 from deadrelu.sweeps import save_sweep  # noqa: E402
 
 NAME = "08_capstone_causes"

@@ -6,7 +6,7 @@ configurations that span the range of pass rates a student can hand in, how ofte
 meets the bar on 40 seeds it is never graded on (0-39: its pass rate), and what the grader
 says on its own seeds (GRADER_SEEDS, the same as the notebook's hidden test). It also
 stores the rule's exact binomial probability of passing a configuration whose pass rate is
-p (deadrelu.capstone.rule_pass_probability), for p from 0.70 to 0.95.
+p (deadrelu.lessons.capstone_diagnose_and_fix.rule_pass_probability), for p from 0.70 to 0.95.
 
 Run from the repository root (80 runs per configuration, about 0.5 s each on one idle core;
 `--workers 2` uses two processes):
@@ -24,7 +24,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a clone without installing
 
-from deadrelu.capstone import BROKEN_CONFIG, FRESH_SEED_COUNT, PASSES_NEEDED, evaluate_config, rule_pass_probability  # noqa: E402
+from deadrelu.lessons.capstone_diagnose_and_fix import (
+    BROKEN_CONFIG,
+    FRESH_SEED_COUNT,
+    PASSES_NEEDED,
+    evaluate_config,
+    rule_pass_probability,
+)  # noqa: E402
 from deadrelu.sweeps import RESULTS, save_sweep  # noqa: E402
 
 NAME = "08_capstone_pass_rates"

@@ -1,13 +1,14 @@
-"""Plots of the course. Each takes `ax=None` (or `axes=None`) and returns the figure.
+"""Notebook 01's helpers (relu_math): see the sections below."""
 
-With no axes given, a new pyplot figure is made, so a notebook cell shows it; widgets pass
-axes of their own figure instead.
-"""
-
+from matplotlib.figure import Figure
+import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import time
 import torch
 
-from .activations import ACTIVATIONS, value_and_gradient
+from ..activations import ACTIVATIONS, value_and_gradient
+from ..figures import figure_to_png
+
 
 NEGATIVE_SIDE = "#f3e6e6"  # background of x < 0, where ReLU's gradient is zero
 
@@ -122,66 +123,84 @@ def plot_relu_valve(pre_activations, ax=None, bins=60):
     return fig
 
 
-def plot_sweep(values, results, xlabel="learning rate", ax=None, log_x=True, network_widths=None):
-    """Dead % per layer (mean ± std over seeds, left axis) and test accuracy (right axis)
-    against the swept setting. `results[i]` is the list of `experiments.RunResult` of
-    `values[i]`. With `network_widths` (the hidden layers' widths, e.g. (128, 128)) it also
-    draws the dead % of all hidden units together: the share that CS231n's "40 % of your
-    network" speaks of. Introduced in 02_how_units_die.
+class ActivationExplorer(widgets.VBox):
+    """Pick an activation and its parameter; see f and f' side by side (notebook 01).
+
+    Controls: `activation` (dropdown), `parameter` (slider, disabled when the activation has
+    none) and `extent` (the plot shows -extent <= x <= extent). `last_update_ms` holds how
+    long the last redraw took.
     """
-    if len(values) != len(results) or not results:
-        raise ValueError(f"need one list of runs per value: got {len(values)} values and {len(results)} lists")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 3.8), layout="constrained")
-    else:
-        fig = ax.figure
-    for i in range(len(results[0][0].layers)):
-        dead = torch.tensor([[100 * r.dead_fraction[i] for r in runs] for runs in results])
-        spread = dead.std(dim=1) if dead.shape[1] > 1 else torch.zeros(len(values))
-        ax.errorbar(values, dead.mean(dim=1), yerr=spread, marker="o", capsize=3, label=f"dead %, hidden {i + 1}")
-    if network_widths is not None:
-        widths = [int(n) for n in network_widths]
-        if len(widths) != len(results[0][0].layers):
-            raise ValueError(f"network_widths gives {len(widths)} widths for {len(results[0][0].layers)} hidden layers")
-        dead = torch.tensor(
-            [
-                [100 * sum(f * n for f, n in zip(r.dead_fraction, widths)) / sum(widths) for r in runs]
-                for runs in results
-            ]
-        )
-        spread = dead.std(dim=1) if dead.shape[1] > 1 else torch.zeros(len(values))
-        ax.errorbar(
-            values,
-            dead.mean(dim=1),
-            yerr=spread,
-            marker="D",
-            ls=":",
-            color="0.3",
-            capsize=3,
-            label="dead %, all hidden units",
-        )
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("dead units on the training set (%)")
-    ax.set_ylim(-3, 103)
-    ax.grid(alpha=0.3)
-    accuracy_ax = ax.twinx()
-    accuracy = torch.tensor([[100 * r.test_accuracy for r in runs] for runs in results])
-    spread = accuracy.std(dim=1) if accuracy.shape[1] > 1 else torch.zeros(len(values))
-    accuracy_ax.errorbar(
-        values,
-        accuracy.mean(dim=1),
-        yerr=spread,
-        color="black",
-        ls="--",
-        marker="s",
-        capsize=3,
-        label="test accuracy %",
-    )
-    accuracy_ax.set_ylabel("test accuracy (%)")
-    accuracy_ax.set_ylim(-3, 103)
-    if log_x:
-        ax.set_xscale("log")
-    handles = ax.get_legend_handles_labels()[0] + accuracy_ax.get_legend_handles_labels()[0]
-    ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="center left")
-    ax.set_title(f"Dead units and accuracy over {len(results[0])} seeds (mean ± std)")
-    return fig
+
+    def __init__(self, activation="LeakyReLU", parameter=None, extent=4.0):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
+        self.activation = widgets.Dropdown(options=list(ACTIVATIONS), value=activation, description="activation")
+        self.parameter = widgets.FloatSlider(description="parameter", step=0.01, continuous_update=True)
+        self.extent = widgets.FloatSlider(value=extent, min=1.0, max=10.0, step=0.5, description="|x| up to")
+        self.summary = widgets.HTML()
+        self.image = widgets.Image(format="png")
+        self.last_update_ms = float("nan")
+        # A fixed layout: a constrained layout would draw the figure twice per update.
+        self._figure = Figure(figsize=(9, 3.2))
+        self._axes = self._figure.subplots(1, 2)
+        self._figure.subplots_adjust(left=0.07, right=0.99, bottom=0.16, top=0.9, wspace=0.22)
+        self._holding = False
+
+        self._configure_parameter(parameter)
+        for control in (self.activation, self.parameter, self.extent):
+            control.observe(self._on_change, names="value")
+        super().__init__([widgets.HBox([self.activation, self.parameter, self.extent]), self.summary, self.image])
+        self.redraw()
+
+    def _configure_parameter(self, value=None):
+        """Fit the slider to the chosen activation without triggering redraws."""
+        spec = ACTIVATIONS[self.activation.value]
+        self._holding = True
+        try:
+            if spec.parameter is None:
+                self.parameter.disabled = True
+                self.parameter.description = "(none)"
+            else:
+                lo, hi = spec.bounds
+                self.parameter.min, self.parameter.max = -1e9, 1e9  # avoid clamping while moving the range
+                self.parameter.min, self.parameter.max = lo, hi
+                self.parameter.value = spec.default if value is None else value
+                self.parameter.description = spec.parameter
+                self.parameter.disabled = False
+        finally:
+            self._holding = False
+
+    def _on_change(self, change):
+        if self._holding:
+            return
+        if change["owner"] is self.activation:
+            self._configure_parameter()
+        self.redraw()
+
+    @property
+    def current_parameter(self):
+        spec = ACTIVATIONS[self.activation.value]
+        return None if spec.parameter is None else self.parameter.value
+
+    def redraw(self):
+        start = time.perf_counter()
+        name, parameter, extent = self.activation.value, self.current_parameter, self.extent.value
+        for ax in self._axes:
+            ax.clear()
+        plot_activation(name, parameter, x_range=(-extent, extent), axes=self._axes)
+        self.image.value = figure_to_png(self._figure)
+
+        negatives = torch.linspace(-extent, -1e-3, 200)
+        _, gradient = value_and_gradient(name, negatives, parameter)
+        lo, hi = gradient.min().item(), gradient.max().item()
+        if hi == 0 and lo == 0:
+            verdict = "<b>exactly 0</b>: a unit whose inputs all land here gets no gradient and cannot recover."
+        else:
+            verdict = f"between {lo:.3g} and {hi:.3g}: a unit here still gets a learning signal."
+        self.summary.value = f"{ACTIVATIONS[name].note}. For {-extent:g} &le; x &lt; 0, f'(x) is {verdict}"
+        self.last_update_ms = (time.perf_counter() - start) * 1000
+
+
+def activation_explorer(activation="LeakyReLU", parameter=None, extent=4.0):
+    """Build the activation explorer of notebook 01 (see `ActivationExplorer`)."""
+    return ActivationExplorer(activation, parameter, extent)

@@ -1,4 +1,8 @@
-"""The signal through a deep ReLU net at initialisation, and its plots (notebook 05_initialization).
+"""Notebook 05's helpers (initialization): see the sections below.
+
+From the former `init_plots` module:
+
+The signal through a deep ReLU net at initialisation, and its plots (notebook 05_initialization).
 
 `depth_profile` builds a plain ReLU MLP with one of the init schemes of
 `initialization.INIT_SCHEMES`, pushes random zero-mean inputs through it and records, per
@@ -8,18 +12,31 @@ course's definition in `monitor`). The plots take `ax=None` / `axes=None` and re
 figure; `init_explorer` wraps them.
 `predicted_std` is the variance arithmetic of the notebook's section 2, and `prediction_table`
 sets a student's predictions (Exercise 1) beside the measurement.
+
+From the former `init_explorer` module:
+
+Explorer of notebook 05_initialization: init scheme x depth -> signal scale and dead units at init.
+
+A thin ipywidgets wrapper over `init_plots.depth_profile` and `init_plots.plot_depth_profiles`,
+drawn like the other explorers (`widgets.py`): one matplotlib Figure that pyplot does not
+know about, with a fixed layout, shown as a PNG in an `ipywidgets.Image`.
 """
 
-import math
 from dataclasses import dataclass
-
-import matplotlib.pyplot as plt
-import torch
+from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, NullLocator
 from torch import nn
+import ipywidgets as widgets
+import math
+import matplotlib.pyplot as plt
+import time
+import torch
 
-from .models import make_mlp
-from .training import torch_threads
+from ..figures import figure_to_png
+from ..initialization import INIT_SCHEMES
+from ..models import make_mlp
+from ..training import torch_threads
+
 
 INPUT_SEED_OFFSET = 10_000  # the inputs come from their own stream, never the weights' one
 
@@ -156,7 +173,7 @@ def prediction_table(predicted_log10, most_dead, profiles, c_of):
     """The section-2 predictions next to the measurement of section 3: log10 of the last layer's
     pre-activation std per scheme (yours, the variance arithmetic's, measured), then which of
     Xavier and He has more dead units there. Unanswered (None) or malformed predictions show as such."""
-    from .tables import Table
+    from ..tables import Table
 
     def yours(scheme):
         if predicted_log10 is None:
@@ -184,3 +201,93 @@ def prediction_table(predicted_log10, most_dead, profiles, c_of):
         f"(Xavier {100 * dead['xavier_normal']:.1f} %, He {100 * dead['he_normal']:.1f} %)"
     )
     return Table(rows, title=f"Predicted and measured log10 std of layer {he.depth}'s pre-activations")
+
+
+BIASES = {"the scheme's own": None, "0": 0.0, "0.01": 0.01, "-0.1": -0.1}
+
+
+WIDTHS = (4, 8, 16, 32, 64, 128)  # wider nets take longer to measure than an update may
+
+
+MAX_DEPTH = 50
+
+
+class InitExplorer(widgets.VBox):
+    """Pick an init scheme, a depth, a width and the biases; see, per hidden layer, the std of
+    the pre-activations (log scale) and the share of units dead at init, on 256 random
+    zero-mean inputs.
+
+    The net of the deepest setting is measured once per (scheme, width, bias) and cached:
+    a shallower net with the same seed is the first layers of the deeper one
+    (`DepthProfile.truncated`), so moving the depth slider only redraws.
+    `last_update_ms` holds how long the last update took.
+    """
+
+    def __init__(self, scheme="default", depth=30, width=128, bias=None, seed=0, n_inputs=256):
+        if scheme not in INIT_SCHEMES:
+            raise ValueError(f"unknown init scheme {scheme!r}; choose one of {list(INIT_SCHEMES)}")
+        if width not in WIDTHS:
+            raise ValueError(f"width must be one of {list(WIDTHS)}, got {width!r}")
+        if bias not in BIASES.values():
+            raise ValueError(f"bias must be one of {list(BIASES.values())}, got {bias!r}")
+        self.seed, self.n_inputs = seed, n_inputs
+        self.scheme = widgets.Dropdown(options=list(INIT_SCHEMES), value=scheme, description="init")
+        self.depth = widgets.IntSlider(value=depth, min=1, max=MAX_DEPTH, description="depth")
+        self.width = widgets.SelectionSlider(options=list(WIDTHS), value=width, description="width")
+        self.bias = widgets.Dropdown(options=list(BIASES.items()), value=bias, description="biases")
+        self.summary = widgets.HTML()
+        self.image = widgets.Image(format="png")
+        self.last_update_ms = float("nan")
+        self._profiles = {}
+        self._figure = Figure(figsize=(10, 3.5))  # a fixed layout: constrained layout draws twice
+        self._axes = self._figure.subplots(1, 2)
+        self._figure.subplots_adjust(left=0.075, right=0.99, bottom=0.15, top=0.9, wspace=0.25)
+        for control in (self.scheme, self.depth, self.width, self.bias):
+            control.observe(lambda change: self.redraw(), names="value")
+        super().__init__(
+            [widgets.HBox([self.scheme, self.depth]), widgets.HBox([self.width, self.bias]), self.summary, self.image]
+        )
+        self.redraw()
+
+    def profile(self):
+        """The `DepthProfile` of the current setting (measured at MAX_DEPTH once, then cut)."""
+        key = (self.scheme.value, self.width.value, self.bias.value)
+        if key not in self._profiles:
+            self._profiles[key] = depth_profile(
+                key[0], depth=MAX_DEPTH, width=key[1], n_inputs=self.n_inputs, bias=key[2], seed=self.seed
+            )
+        return self._profiles[key].truncated(self.depth.value)
+
+    def redraw(self):
+        start = time.perf_counter()
+        profile = self.profile()
+        for ax in self._axes:
+            _remove_data(ax)
+        plot_depth_profiles(profile, axes=self._axes)
+        self._axes[0].set_title(f"{profile.label}, width {profile.width}: pre-activation std")
+        self.image.value = figure_to_png(self._figure)
+        ratio = profile.ratio_per_layer()
+        ratio_text = f"{ratio:.3f}" if ratio == ratio else "n/a"
+        all_dead = sum(d == 1.0 for d in profile.dead_fraction)
+        self.summary.value = (
+            f"Last hidden layer ({profile.depth}): std {profile.std[-1]:.3g} (input {profile.input_std:.3g}), "
+            f"{100 * profile.dead_fraction[-1]:.0f}% of its units dead at init. "
+            f"Mean std ratio per layer: <b>{ratio_text}</b>. Layers with every unit dead: {all_dead}."
+        )
+        self.last_update_ms = (time.perf_counter() - start) * 1000
+
+
+def _remove_data(ax):
+    """Remove what a plot drew, but keep the axes' tick objects: `ax.clear()` would throw them
+    away, and building them again costs about a third of an update."""
+    for artist in [*ax.lines, *ax.collections, *ax.texts]:
+        artist.remove()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    ax.relim()  # forget the removed lines' data limits, so that the new plot sets its own view
+    ax.autoscale()
+
+
+def init_explorer(scheme="default", depth=30, width=128, bias=None, seed=0):
+    """Build the initialisation explorer of notebook 05 (see `InitExplorer`)."""
+    return InitExplorer(scheme, depth, width, bias, seed)

@@ -1,20 +1,23 @@
-"""Explorer of notebook 07: recycling on or off, τ and period -> dead % and accuracy over training.
+"""Notebook 07's helpers (reviving_and_pruning): see the sections below.
+
+From the former `recycling_explorer` module:
+
+Explorer of notebook 07: recycling on or off, τ and period -> dead % and accuracy over training.
 
 The plot functions take `ax=None` and return the figure; the widget is a thin wrapper that
 retrains a small MLP with Adam (the setting of notebook 07) and redraws them.
 """
 
-import time
-
+from matplotlib.figure import Figure
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import time
 import torch
-from matplotlib.figure import Figure
 
-from .recycling import ReDo
-from .tracking import DeadUnitTracker
-from .tracking_plots import plot_dead_over_steps
-from .widgets import figure_to_png
+from ..figures import figure_to_png
+from ..recycling import ReDo
+from ..tracking import DeadUnitTracker
+from ..tracking_plots import plot_dead_over_steps
 
 
 def plot_accuracy_over_steps(history, recycle_steps=(), ax=None, label=None):
@@ -69,8 +72,8 @@ class RecyclingExplorer(widgets.VBox):
         period=50,
         reset_optimizer=False,
     ):
-        from .models import make_mlp
-        from .training import train
+        from ..models import make_mlp
+        from ..training import train
 
         self._train, self.data, self.epochs, self.batch_size, self.every, self.lr = (
             train,
@@ -122,7 +125,7 @@ class RecyclingExplorer(widgets.VBox):
             )
             callbacks.insert(0, redo)
         tracker = DeadUnitTracker(model, every=self.every, probe=self.data.X_train)
-        from .training import steps_per_epoch
+        from ..training import steps_per_epoch
 
         steps = self.epochs * steps_per_epoch(len(self.data.y_train), self.batch_size)
         self.progress.max, self.progress.value = steps, 0

@@ -1,4 +1,8 @@
-"""Measurements of notebook 04_learning_rate_and_optimizers, and the sweeps that back it.
+"""Notebook 04's helpers (learning_rate_and_optimizers): see the sections below.
+
+From the former `learning_rate_lesson` module:
+
+Measurements of notebook 04_learning_rate_and_optimizers, and the sweeps that back it.
 
 The notebook compares remedies against `deadrelu.baseline`, one change at a time, over the
 same seeds. `experiments.dead_percent` and `accuracy_percent` give the per-seed values of a
@@ -10,17 +14,16 @@ The last section runs the arms of section 10's design exercise (`EXPERIMENT`: a 
 treatment, each a few settings changed against the baseline).
 """
 
-import statistics
-
-import matplotlib.pyplot as plt
-import torch
 from matplotlib.ticker import NullFormatter
+import matplotlib.pyplot as plt
+import statistics
+import torch
 
-from .baseline import SEEDS, TARGET_ACCURACY, baseline_runs
-from .claims import compare
-from .experiments import accuracy_percent, dead_percent
-from .monitor import scan
-from .tables import Table
+from ..baseline import SEEDS, TARGET_ACCURACY, baseline_runs
+from ..claims import compare
+from ..experiments import accuracy_percent, dead_percent
+from ..monitor import scan
+from ..tables import Table
 
 
 # --- per-seed measurements of one row (a list of experiments.RunResult) ------------------------
@@ -339,6 +342,8 @@ def plot_sweep_record(record, value_key, xlabel, baseline="baseline", axes=None,
 
 # --- the one-change experiment of section 10 (notebook 04's design exercise) ------------------
 ONE_CHANGE_KNOBS = {"lr": 0.8, "inputs": "raw", "clip_grad_norm": None, "momentum": 0.0}
+
+
 """The settings a design may give an arm, with the baseline's value of each: plain SGD at
 learning rate 0.8 on raw pixels (scaled to [0, 1], not centred), no clipping, no momentum.
 An arm that leaves a knob out keeps the baseline's value."""

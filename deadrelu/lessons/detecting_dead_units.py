@@ -1,4 +1,8 @@
-"""The monitor dashboard of notebook 03_detecting_dead_units: which units of a layer are
+"""Notebook 03's helpers (detecting_dead_units): see the sections below.
+
+From the former `monitor_dashboard` module:
+
+The monitor dashboard of notebook 03_detecting_dead_units: which units of a layer are
 dead or τ-dormant.
 
 `plot_dormant_scores` draws one layer's ReDo scores (one bar per unit) with the τ line and
@@ -7,19 +11,21 @@ model was measured on, the layer, τ and the order of the units. The scores and 
 come from a `monitor.Report`; changing τ only moves the threshold, nothing is re-measured.
 """
 
-import time
-
-import ipywidgets as widgets
-import matplotlib.pyplot as plt
-import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from torch import nn
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import time
 
-from .monitor import Report, check_tau, scan
-from .widgets import figure_to_png
+from ..figures import figure_to_png
+from ..monitor import Report, check_tau, scan
+
 
 COLORS = {"dead": "#c0392b", "dormant": "#e69f00", "active": "#4c72b0"}
+
+
 LINEAR_BELOW = 0.01  # the y axis is linear on [0, 0.01] and logarithmic above, so 0 and τ both show
 
 
