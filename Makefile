@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 # Tools started by the tools (nbgrader runs `alembic`, pytest runs `nbgrader`) come from the venv.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test release grade env clean-env
+.PHONY: lab test lint format release grade env clean-env
 
 # The environment: Debian packages where we can install them (bubblewrap for the grader's
 # sandbox, chromium for the browser tests: scripts/install_system_packages.sh), then a virtual environment with the pinned versions, the helper package
@@ -44,6 +44,15 @@ lab: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff alone (tests/test_lint.py runs the same two commands inside `make test`); `make format` fixes what it can.
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(INSTALLED)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 # Regenerate every student notebook in course/ from its source in solutions/ with nbgrader.
 # This also records the assignments in the gradebook (autograder/gradebook.db).
