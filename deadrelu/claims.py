@@ -62,7 +62,8 @@ def claim(statement, measured, between=(None, None), unit=""):
             else f"at most {_number(high, unit)}"
         )
         raise ClaimNotSupported(
-            f"the notebook claims: {statement!r}, but this run measured {_number(value, unit)} (the claim needs {expected})"
+            f"the notebook claims: {statement!r}, but this run measured {_number(value, unit)} (the claim needs "
+            f"{expected})"
         )
     print(f"✔ {statement} · measured {_number(value, unit)}")
     return value

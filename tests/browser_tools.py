@@ -290,7 +290,8 @@ IMAGE_SIGNATURE = """async (image) => {
     try {
       const bytes = await (await fetch(src)).arrayBuffer();
       const digest = await crypto.subtle.digest('SHA-256', bytes);
-      return {src, sha256: [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join(''), bytes: bytes.byteLength};
+      const sha256 = [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join('');
+      return {src, sha256, bytes: bytes.byteLength};
     } catch (error) {
       if (attempt >= 5 || image.src === src) throw error;
     }

@@ -288,7 +288,8 @@ def test_student_notebook_runs_until_the_first_exercise_stub(lab, assignment):
     error_cell = failed[0]
     # the stub raises NotImplementedError; a public check that calls it says so in its own words
     assert re.match(r"NotImplementedError|AssertionError: .*is not implemented yet", error_cell["errors"][0]), (
-        f"{path}: cell {error_cell['index']} failed with {error_cell['errors']}, not with the exercise stub's NotImplementedError"
+        f"{path}: cell {error_cell['index']} failed with {error_cell['errors']}, not with the exercise stub's "
+        "NotImplementedError"
     )
     next_stubs = [s for s in stubs if s > stubs[0]] + [len(cells)]
     assert stubs[0] <= error_cell["index"] < next_stubs[0], (

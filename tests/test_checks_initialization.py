@@ -524,7 +524,8 @@ def test_dead_units_catalogue(answer, words):
         assert message is not None and words in message, message
 
 
-# --- section 2's arithmetic and the prediction table (deadrelu.lessons.initialization) -------------------------------------
+# --- section 2's arithmetic and the prediction table (deadrelu.lessons.initialization)
+# -------------------------------------
 def test_predicted_std_follows_the_variance_arithmetic():
     from deadrelu.lessons.initialization import predicted_std
 

@@ -100,7 +100,8 @@ DEFAULT_FIX_HINTS = {
 
 # settings of the scenarios that the notebook does not show; no hint may name them
 HIDDEN_SETTINGS = re.compile(
-    r"\blr\b|learning rate (of |is |= ?)?\d|\b0\.05\b|\b1\.0\b|-1\.0|bias_init|he_normal|\bHe init|kaiming|raw pixel|scaled=|widths|\(3,\)",
+    r"\blr\b|learning rate (of |is |= ?)?\d|\b0\.05\b|\b1\.0\b|-1\.0|bias_init|he_normal|\bHe init|kaiming|raw "
+    r"pixel|scaled=|widths|\(3,\)",
     re.IGNORECASE,
 )
 

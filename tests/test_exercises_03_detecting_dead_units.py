@@ -66,11 +66,9 @@ WRONG_ANSWERS = {
         "    for name, module in model.named_modules():\n"
         "        if isinstance(module, nn.ReLU):\n"
         "            module.register_forward_hook(\n"
-        "                lambda m, i, out, name=name: fired.__setitem__(name, fired.get(name, False) | (out > 0).any(0)))\n"
-        "    with torch.no_grad():\n"
-        "        for xb in X.split(batch_size):\n"
-        "            model(xb)\n"
-        "    return {name: int((~mask).sum()) for name, mask in fired.items()}",
+        "                lambda m, i, out, name=name: fired.__setitem__(name, fired.get(name, False) | (out > "
+        "0).any(0)))\n    with torch.no_grad():\n        for xb in X.split(batch_size):\n            model(xb)\n    "
+        "return {name: int((~mask).sum()) for name, mask in fired.items()}",
         "test_dead_units_with_hooks",
         "forgetting to remove hooks",
     ),
@@ -98,14 +96,10 @@ MEASURES_WITH_GRADIENTS = (
     "    for name, module in model.named_modules():\n"
     "        if isinstance(module, nn.ReLU):\n"
     "            handles.append(module.register_forward_hook(\n"
-    "                lambda m, i, out, name=name: fired.__setitem__(name, fired.get(name, False) | (out.detach() > 0).any(0))))\n"
-    "    try:\n"
-    "        for xb in X.split(batch_size):\n"
-    "            model(xb)\n"
-    "    finally:\n"
-    "        for handle in handles:\n"
-    "            handle.remove()\n"
-    "    return {name: int((~mask).sum()) for name, mask in fired.items()}"
+    "                lambda m, i, out, name=name: fired.__setitem__(name, fired.get(name, False) | (out.detach() > "
+    "0).any(0))))\n    try:\n        for xb in X.split(batch_size):\n            model(xb)\n    finally:\n        for "
+    "handle in handles:\n            handle.remove()\n    return {name: int((~mask).sum()) for name, mask in "
+    "fired.items()}"
 )
 
 

@@ -38,7 +38,8 @@ WRONG_ANSWERS = {
         "both explanations predict fewer deaths at a lower rate",
     ),
     "warmup_factor": (
-        "def warmup_factor(step, warmup_steps):\n    return 1.0 if warmup_steps == 0 else min(1.0, step / warmup_steps)",
+        "def warmup_factor(step, warmup_steps):\n    return 1.0 if warmup_steps == 0 else "
+        "min(1.0, step / warmup_steps)",
         "test_warmup_factor",
         "wastes that step",
     ),

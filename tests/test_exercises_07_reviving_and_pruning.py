@@ -22,10 +22,9 @@ CORRECT_ALTERNATIVES = {
         "        incoming.bias[units] = 0.0\n"
         "        outgoing.weight[:, units] = 0.0\n"
         "    if optimizer is not None:\n"
-        "        for p, index in ((incoming.weight, units), (incoming.bias, units), (outgoing.weight, (slice(None), units))):\n"
-        "            for value in optimizer.state.get(p, {}).values():\n"
-        "                if torch.is_tensor(value) and value.shape == p.shape:\n"
-        "                    value[index] = 0.0"
+        "        for p, index in ((incoming.weight, units), (incoming.bias, units), (outgoing.weight, (slice(None), "
+        "units))):\n            for value in optimizer.state.get(p, {}).values():\n                if "
+        "torch.is_tensor(value) and value.shape == p.shape:\n                    value[index] = 0.0"
     ),
     "prune_pair": (
         "def prune_pair(first, second, dead):\n"

@@ -24,13 +24,17 @@ CORRECT_ALTERNATIVES = {
     "diagnosis": 'DIAGNOSIS = ["negative bias initialization", "inputs not scaled", "learning rate too high"]',
     # another legitimate repair: the three fixes and batch norm (batch norm is allowed in the fix,
     # only not in the diagnosis)
-    "fixed_config": 'FIXED_CONFIG = {**BROKEN_CONFIG, "inputs": "scaled", "lr": 0.2, "bias_init": 0.0, "normalization": "batch"}',
+    "fixed_config": (
+        'FIXED_CONFIG = {**BROKEN_CONFIG, "inputs": "scaled", "lr": 0.2, "bias_init": 0.0, "normalization": "batch"}'
+    ),
     "justification": "Leave-one-out rows of my log show each of the three faults breaks the run on its own; ...",
 }
 
 WRONG_ANSWERS = {
     # one run that changes two knobs at once, on one seed
-    "experiment_log": 'log_experiment(LOG, "scaled and slower", {**BROKEN_CONFIG, "inputs": "scaled", "lr": 0.2}, seeds=(0,))',
+    "experiment_log": (
+        'log_experiment(LOG, "scaled and slower", {**BROKEN_CONFIG, "inputs": "scaled", "lr": 0.2}, seeds=(0,))'
+    ),
     # misses the bias, names a distractor (the init the course recommends for ReLU is not the default)
     "diagnosis": 'DIAGNOSIS = {"inputs not scaled", "learning rate too high", "bad weight initialization"}',
     # only the learning rate lowered: meets the bar on seed 0, and on 12 of the grader's 40 fresh seeds

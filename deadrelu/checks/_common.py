@@ -238,7 +238,8 @@ def plain_tensor(result, name, what="returned"):
 
 
 def as_number(value, name, what="the result"):
-    """`value` as a Python float: int, float, a NumPy scalar or a one-element plain tensor; nothing that poses as one."""
+    """`value` as a Python float: int, float, a NumPy scalar or a one-element plain tensor; nothing that
+    poses as one."""
     if isinstance(value, bool):
         fail(name, f"{what} is {value!r}, a bool, not a number.")
     if type(value) is torch.Tensor or type(value) is torch.nn.Parameter:
@@ -298,7 +299,10 @@ def expect_tensor_like(result, x, name):
     if result.dtype != x.dtype:
         hint = "build the result with tensor ops that keep x's dtype"
         if result.dtype == torch.bool:
-            hint = "a comparison such as `x > 0` gives a bool mask; convert it with .to(x.dtype) or multiply it by something"
+            hint = (
+                "a comparison such as `x > 0` gives a bool mask; convert it with .to(x.dtype) or multiply it by "
+                "something"
+            )
         fail(name, f"returned dtype {result.dtype} for an input of dtype {x.dtype}.", hint)
 
 

@@ -83,7 +83,8 @@ def _build_block(ResidualBlock, width, name):
         fail(
             name,
             f"ResidualBlock({width}) holds nn.Linear({linear.in_features}, {linear.out_features}).",
-            "shape mismatch: x + f(x) adds two tensors elementwise, so f must map width -> width: nn.Linear(width, width).",
+            "shape mismatch: x + f(x) adds two tensors elementwise, so f must map width -> width: "
+            "nn.Linear(width, width).",
         )
     return block, linear
 
@@ -257,8 +258,8 @@ def _wrong_batch_norms(x, gamma, beta, eps):
             "the unbiased variance",
             gamma * unbiased + beta,
             "torch.var / Tensor.var divide by N - 1 by default (Bessel's correction). Batch norm normalises with the "
-            "BIASED batch variance, dividing by N (Ioffe & Szegedy 2015, Algorithm 1): use x.var(dim=0, unbiased=False) "
-            "or correction=0, or ((x - mean)**2).mean(dim=0).",
+            "BIASED batch variance, dividing by N (Ioffe & Szegedy 2015, Algorithm 1): use "
+            "x.var(dim=0, unbiased=False) or correction=0, or ((x - mean)**2).mean(dim=0).",
         ),
         (
             "statistics over the features of each example (dim=1)",
@@ -309,7 +310,8 @@ def _check_output(result, x, name):
         fail(
             name,
             f"returned shape {tuple(result.shape)} for an input of shape {tuple(x.shape)}.",
-            "the output has the input's shape (N, F): subtract the per-feature mean with keepdim=True or by broadcasting.",
+            "the output has the input's shape (N, F): subtract the per-feature mean with keepdim=True or by "
+            "broadcasting.",
         )
     if result.dtype != x.dtype:
         fail(
@@ -331,7 +333,8 @@ def _batch_norm(batch_norm_train, *args, name):
 
 
 def _check_gradients(batch_norm_train, x, gamma, beta, name):
-    """Autograd through the answer (default eps) gives finite gradients equal to F.batch_norm's, w.r.t. x, gamma, beta."""
+    """Autograd through the answer (default eps) gives finite gradients equal to F.batch_norm's,
+    w.r.t. x, gamma, beta."""
     leaves = [t.detach().clone().requires_grad_(True) for t in (x, gamma, beta)]
     out = _check_output(_batch_norm(batch_norm_train, *leaves, name=name), x, name)
     if out.grad_fn is None:
@@ -357,7 +360,8 @@ def _check_gradients(batch_norm_train, x, gamma, beta, name):
                 name,
                 f"gives a nan or inf gradient with respect to {what} for a batch with a constant feature.",
                 "the value is right but the backward pass is not: the square root of a zero variance has an infinite "
-                "derivative. Add eps to the variance BEFORE the square root (compute the variance itself, not std squared).",
+                "derivative. Add eps to the variance BEFORE the square root (compute the variance itself, not std "
+                "squared).",
             )
         if not torch.allclose(grad, wanted, atol=1e-4, rtol=1e-3):
             hint = (
@@ -440,8 +444,8 @@ def check_batch_norm_train(batch_norm_train):
     expect_no_python_loops(batch_norm_train, name)
     print(
         f"batch_norm_train passed: matches F.batch_norm(training=True) on (4, 3), (32, 7) and (5, 2) batches, "
-        f"a constant feature included; largest difference {worst:.1e} (tolerance 1e-4); its gradients with respect to x, "
-        "gamma and beta are finite and match F.batch_norm's."
+        f"a constant feature included; largest difference {worst:.1e} (tolerance 1e-4); its gradients with respect to "
+        "x, gamma and beta are finite and match F.batch_norm's."
     )
 
 
@@ -466,7 +470,9 @@ def _architecture(label):
 
 @graded_check(
     "PREDICTED_DEAD_RANKING",
-    expects='a list of the three architectures, most dead units first, e.g. ["x + W2·ReLU(W1x)", "plain", "x + ReLU(Wx)"]',
+    expects=(
+        'a list of the three architectures, most dead units first, e.g. ["x + W2·ReLU(W1x)", "plain", "x + ReLU(Wx)"]'
+    ),
 )
 def check_dead_ranking_prediction(predicted):
     """Check the FORM of the ranking only (each of the three architectures once); the answer is
@@ -492,7 +498,8 @@ def check_dead_ranking_prediction(predicted):
             fail(
                 name,
                 f"contains {item!r}, which is not one of the architectures {list(DEPTH_ARCHITECTURES)}.",
-                "copy the labels from BLOCKS (spaces and the middle dot are optional; 'simple' and 'standard' also work).",
+                "copy the labels from BLOCKS (spaces and the middle dot are optional; 'simple' and 'standard' also "
+                "work).",
             )
         ranking.append(label)
     if sorted(ranking) != sorted(DEPTH_ARCHITECTURES):

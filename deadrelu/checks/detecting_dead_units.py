@@ -150,7 +150,8 @@ def _as_count(result, name, units, expected):
         fail(
             name,
             f"returned a tensor of shape {tuple(result.shape)}, not one number.",
-            "a mask or a per-unit tensor is a good intermediate step; return the count of dead units, e.g. int(dead_mask.sum()).",
+            "a mask or a per-unit tensor is a good intermediate step; return the count of dead units, e.g. "
+            "int(dead_mask.sum()).",
         )
     if isinstance(result, bool) or (isinstance(result, torch.Tensor) and result.dtype == torch.bool):
         fail(
@@ -170,7 +171,8 @@ def _as_count(result, name, units, expected):
                 fail(
                     name,
                     f"returned {result:g}, the {label} of dead units.",
-                    "return the number of dead units (an int); the caller divides by the layer's width if it wants a share.",
+                    "return the number of dead units (an int); the caller divides by the layer's width if it wants a "
+                    "share.",
                 )
         fail(
             name,
@@ -192,7 +194,8 @@ def _expect_unchanged(batches, originals, name):
             fail(
                 name,
                 "modified the activation tensors it was given.",
-                "in-place ops (h.clamp_(...), h[h < 0] = 0, torch.relu_(h)) write into the caller's tensors; work out of place.",
+                "in-place ops (h.clamp_(...), h[h < 0] = 0, torch.relu_(h)) write into the caller's tensors; work out "
+                "of place.",
             )
 
 
@@ -239,7 +242,8 @@ def check_count_dead_units(count_dead_units):
             ),
             silent_per_batch[-1]: (
                 f"returned {got}, the count on the last batch alone.",
-                "dead on one batch is not dead on the data set: every batch must be taken into account (did a loop overwrite the result?).",
+                "dead on one batch is not dead on the data set: every batch must be taken into account (did a loop "
+                "overwrite the result?).",
             ),
             silent_per_batch[0]: (
                 f"returned {got}, the count on the first batch alone.",
@@ -247,13 +251,15 @@ def check_count_dead_units(count_dead_units):
             ),
             sum(1 for fires in _FIRES_IN_BATCHES if len(fires) < len(batches)): (
                 f"returned {got}, the number of units that are silent in at least one batch.",
-                "a unit that fires in any batch is alive: it is dead only if it is silent in all of them (AND over batches, not OR).",
+                "a unit that fires in any batch is alive: it is dead only if it is silent in all of them (AND over "
+                "batches, not OR).",
             ),
         }
         problem, hint = wrong.get(
             got,
             (
-                f"returned {got} for ReLU outputs in 3 batches of 4, 3 and 2 examples; {expected} of the {units} units never fire.",
+                f"returned {got} for ReLU outputs in 3 batches of 4, 3 and 2 examples; {expected} of the {units} units "
+                "never fire.",
                 "a unit is dead when none of its outputs, in any batch, is > 0.",
             ),
         )
@@ -272,19 +278,21 @@ def check_count_dead_units(count_dead_units):
         sums = everything.sum(dim=0)
         wrong = {
             int((sums == 0).sum()): (
-                f"returned {got} for a layer whose outputs can be negative; {_SIGNED_DEAD} of its 7 units never output > 0.",
-                "`sum == 0` means 'never > 0' only when outputs cannot be negative. With Leaky ReLU, ELU or GELU a unit "
-                "stuck below zero has a negative sum (so it is missed), and +1 and -1 cancel to a sum of 0 (so a firing "
-                "unit is counted). Test each output: is any of them > 0?",
+                f"returned {got} for a layer whose outputs can be negative; {_SIGNED_DEAD} of its 7 units never "
+                "output > 0.",
+                "`sum == 0` means 'never > 0' only when outputs cannot be negative. With Leaky ReLU, ELU or GELU a "
+                "unit stuck below zero has a negative sum (so it is missed), and +1 and -1 cancel to a sum of 0 (so a "
+                "firing unit is counted). Test each output: is any of them > 0?",
             ),
             int((everything == 0).all(dim=0).sum()): (
                 f"returned {got}: only the units whose outputs are exactly 0.",
-                "a unit stuck on the negative side of Leaky ReLU or ELU outputs small negative numbers, not 0, and it never "
-                "activates either. The test is 'no output is > 0', not 'every output == 0'.",
+                "a unit stuck on the negative side of Leaky ReLU or ELU outputs small negative numbers, not 0, and it "
+                "never activates either. The test is 'no output is > 0', not 'every output == 0'.",
             ),
             int((sums <= 0).sum()): (
                 f"returned {got}: it counts units whose outputs sum to <= 0.",
-                "a sum can be negative even though one output is > 0 (negative outputs outweigh it). Test each output: is any of them > 0?",
+                "a sum can be negative even though one output is > 0 (negative outputs outweigh it). Test each output: "
+                "is any of them > 0?",
             ),
         }
         problem, hint = wrong.get(
@@ -308,16 +316,17 @@ def check_count_dead_units(count_dead_units):
         if got in below.values() and got > _TINY_DEAD:
             fail(
                 name,
-                f"returned {got} for a ReLU layer with {_TINY_DEAD} dead units, where {len(_TINY)} more units fire only with tiny "
-                "outputs (1e-30 to 2e-5).",
-                "it looks like a threshold (`h > 1e-6`, `h > eps`, `isclose(h, 0)`) is used for 'fires'. There is nothing "
-                "numerical to guard against here: ReLU outputs exactly 0 when it is off, and any output > 0, however tiny, "
-                "passes the full gradient back, so that unit still learns. Dead means exactly: never > 0. A unit that is only "
-                "nearly silent is what the τ-dormant score is for.",
+                f"returned {got} for a ReLU layer with {_TINY_DEAD} dead units, where {len(_TINY)} more units fire "
+                "only with tiny outputs (1e-30 to 2e-5).",
+                "it looks like a threshold (`h > 1e-6`, `h > eps`, `isclose(h, 0)`) is used for 'fires'. There is "
+                "nothing numerical to guard against here: ReLU outputs exactly 0 when it is off, and any "
+                "output > 0, however tiny, passes the full gradient back, so that unit still learns. Dead means "
+                "exactly: never > 0. A unit that is only nearly silent is what the τ-dormant score is for.",
             )
         fail(
             name,
-            f"returned {got} for a ReLU layer where {_TINY_DEAD} of 8 units are never > 0 (others fire with tiny outputs).",
+            f"returned {got} for a ReLU layer where {_TINY_DEAD} of 8 units are never > 0 (others fire with tiny "
+            "outputs).",
             "dead = no output > 0 in any batch.",
         )
 
@@ -343,8 +352,9 @@ def check_count_dead_units(count_dead_units):
             )
     print(
         "count_dead_units passed: exact counts on ReLU outputs in 3 uneven batches (2 of 10 dead, while the per-batch "
-        f"counts add up to {sum(silent_per_batch)}), on outputs with negative values (3 of 7 dead, where `sum == 0` finds 2), "
-        "with tiny positive outputs (alive, however small), and on 2 random layers; inputs left unchanged."
+        f"counts add up to {sum(silent_per_batch)}), on outputs with negative values (3 of 7 dead, where "
+        "`sum == 0` finds 2), with tiny positive outputs (alive, however small), and on 2 random layers; inputs left "
+        "unchanged."
     )
 
 
@@ -489,14 +499,16 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
         fail(
             name,
             f"left hooks behind on {', '.join(leftovers)}.",
-            "forgetting to remove hooks: they keep running (and holding memory) on every later forward pass, and each call "
-            "adds more. Keep the handles and call handle.remove() in a `finally:` block (or use a context manager).",
+            "forgetting to remove hooks: they keep running (and holding memory) on every later forward pass, and each "
+            "call adds more. Keep the handles and call handle.remove() in a `finally:` block (or use a context "
+            "manager).",
         )
     if witness.changed:
         fail(
             name,
             "changed the model's outputs while measuring.",
-            "a forward hook that returns a value replaces the module's output. A monitoring hook only looks: it returns None.",
+            "a forward hook that returns a value replaces the module's output. A monitoring hook only looks: it "
+            "returns None.",
         )
     if witness.calls == 0:
         fail(
@@ -510,31 +522,34 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
             name,
             f"ran the model on batches of {sizes} examples when asked for batches of at most batch_size={batch_size} "
             f"(X has {len(X)} examples).",
-            "one forward pass over all of X is fine for 50 examples, but a probe set is usually large (a training set of "
-            "50,000 images): every layer's activations for every example would be in memory at once. batch_size is what "
-            "keeps the memory of a measurement bounded: run the model on X[start:start + batch_size] (or X.split(batch_size)) "
-            "in a loop.",
+            "one forward pass over all of X is fine for 50 examples, but a probe set is usually large (a training set "
+            "of 50,000 images): every layer's activations for every example would be in memory at once. batch_size is "
+            "what keeps the memory of a measurement bounded: run the model on X[start:start + batch_size] (or "
+            "X.split(batch_size)) in a loop.",
         )
     if not witness.covers_once(X):
         fail(
             name,
-            f"ran the model on {witness.examples} examples in batches of {sizes}; X has {len(X)}, and each must be seen exactly once.",
-            "run the model on every example of X exactly once, in consecutive batches of batch_size (the last one may be smaller); "
-            "an example run twice or skipped changes nothing here, but it does on other data.",
+            f"ran the model on {witness.examples} examples in batches of {sizes}; X has {len(X)}, and each must be "
+            "seen exactly once.",
+            "run the model on every example of X exactly once, in consecutive batches of batch_size (the last one may "
+            "be smaller); an example run twice or skipped changes nothing here, but it does on other data.",
         )
     if witness.calls_with_gradients:
         fail(
             name,
-            f"ran the model with gradients enabled ({witness.calls_with_gradients} of its {witness.calls} forward passes).",
-            "'nothing calls backward, so no gradients are involved' is the misconception: whenever gradients are enabled, "
-            "every forward pass records the autograd graph and keeps the activations it needs, whether or not backward is "
-            "ever called (a hook that stores output.detach() does not change that). A measurement needs no graph: run the "
-            "forward passes under `with torch.no_grad():` (or torch.inference_mode()).",
+            f"ran the model with gradients enabled ({witness.calls_with_gradients} of its {witness.calls} forward "
+            "passes).",
+            "'nothing calls backward, so no gradients are involved' is the misconception: whenever gradients are "
+            "enabled, every forward pass records the autograd graph and keeps the activations it needs, whether or not "
+            "backward is ever called (a hook that stores output.detach() does not change that). A measurement needs no "
+            "graph: run the forward passes under `with torch.no_grad():` (or torch.inference_mode()).",
         )
     if gradients_left_on != gradients_were_enabled:
         fail(
             name,
-            "left gradients switched off for the rest of the program (torch.set_grad_enabled(False) without switching them back).",
+            "left gradients switched off for the rest of the program (torch.set_grad_enabled(False) without switching "
+            "them back).",
             "a measuring function must not change global state: later training would silently compute no gradients. "
             "Use the context manager `with torch.no_grad():`, which restores the previous state when the block ends.",
         )
@@ -544,7 +559,8 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
         fail(
             name,
             "left the model in eval mode.",
-            "leave the model as you found it: if you switch modes, restore the previous one afterwards (model.train(was_training)).",
+            "leave the model as you found it: if you switch modes, restore the previous one afterwards "
+            "(model.train(was_training)).",
         )
     if not isinstance(result, dict):
         fail(
@@ -556,13 +572,15 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
         fail(
             name,
             f"returned a dict keyed by {sorted({type(k).__name__ for k in result})}, not by module names.",
-            "use the names that model.named_modules() gives (strings such as '0.1'), not the modules or their positions.",
+            "use the names that model.named_modules() gives (strings such as '0.1'), not the modules or their "
+            "positions.",
         )
     if set(result) != set(expected):
         fail(
             name,
             f"returned the keys {sorted(result)}; the model's nn.ReLU modules are named {sorted(expected)}.",
-            "use the names that model.named_modules() gives (nested modules have dotted names such as '0.1'), and only nn.ReLU modules.",
+            "use the names that model.named_modules() gives (nested modules have dotted names such as '0.1'), and only "
+            "nn.ReLU modules.",
         )
     counts = {key: _as_count(value, f"{name}[{key!r}]", 6, expected[key]) for key, value in result.items()}
     if counts != expected:
@@ -611,12 +629,14 @@ def check_dead_units_with_hooks(dead_units_with_hooks):
         fail(
             name,
             f"left hooks on {', '.join(leftovers)} when the forward pass raised an error.",
-            "remove the hooks in a `finally:` block (or a `with` block), so that they go away even when the model fails.",
+            "remove the hooks in a `finally:` block (or a `with` block), so that they go away even when the model "
+            "fails.",
         )
     witness.handle.remove()
     print(
-        f"dead_units_with_hooks passed: counts {expected} on a 4-6-5-2 MLP run on 50 examples in batches of {sizes} (rarely "
-        "firing units included), each example once, outputs unchanged, every forward pass without gradients, no hook left behind (also after an error), the caller's own hook kept, mode kept."
+        f"dead_units_with_hooks passed: counts {expected} on a 4-6-5-2 MLP run on 50 examples in batches of {sizes} "
+        "(rarely firing units included), each example once, outputs unchanged, every forward pass without gradients, "
+        "no hook left behind (also after an error), the caller's own hook kept, mode kept."
     )
 
 
@@ -658,19 +678,23 @@ def _wrong_normalisations(h):
     return [
         (
             mean_signed / mean_signed.mean(),
-            "mean|h_i|, not mean h_i: with negative outputs (Leaky ReLU, GELU ...) positive and negative values cancel.",
+            "mean|h_i|, not mean h_i: with negative outputs (Leaky ReLU, GELU ...) positive and negative values "
+            "cancel.",
         ),
         (
             mean_abs / mean_abs.max(),
-            "divide by the layer's average of mean|h_k| (as ReDo does), not by its maximum: the scores of a layer average to 1.",
+            "divide by the layer's average of mean|h_k| (as ReDo does), not by its maximum: the scores of a layer "
+            "average to 1.",
         ),
         (
             mean_abs / mean_abs.sum(),
-            "divide by the average of mean|h_k| over the layer, not by the sum: with the sum, scores shrink as the layer gets wider and a threshold τ would mean something different for every width.",
+            "divide by the average of mean|h_k| over the layer, not by the sum: with the sum, scores shrink as the "
+            "layer gets wider and a threshold τ would mean something different for every width.",
         ),
         (
             mean_abs,
-            "normalise: divide each unit's mean|h_i| by the layer's average of mean|h_k|, so that τ is relative to the layer.",
+            "normalise: divide each unit's mean|h_i| by the layer's average of mean|h_k|, so that τ is relative to the "
+            "layer.",
         ),
         (mean_abs / mean_abs.median(), "divide by the average of mean|h_k| over the layer, not by the median."),
         (
@@ -706,7 +730,8 @@ def check_dormant_scores(dormant_scores):
             fail(
                 name,
                 f"returned a tensor of dtype {result.dtype} for {label}.",
-                "a score is a ratio of means, a float: a comparison (a mask) or an integer division loses it. Return the scores themselves.",
+                "a score is a ratio of means, a float: a comparison (a mask) or an integer division loses it. Return "
+                "the scores themselves.",
             )
         expected = reference_dormant_scores(h)
         units = expected.numel()
@@ -715,8 +740,8 @@ def check_dormant_scores(dormant_scores):
                 fail(
                     name,
                     f"returned {result.numel()} scores for {label}.",
-                    "that counts (channel, position) pairs as units. In a conv layer a unit is a channel: average |h| over "
-                    "N, H and W and keep C, so a (N, C, H, W) tensor gives C scores.",
+                    "that counts (channel, position) pairs as units. In a conv layer a unit is a channel: average |h| "
+                    "over N, H and W and keep C, so a (N, C, H, W) tensor gives C scores.",
                 )
             if h.dim() == 4 and result.numel() == h.shape[-1]:
                 fail(
@@ -734,7 +759,8 @@ def check_dormant_scores(dormant_scores):
                 fail(
                     name,
                     f"returned {result.numel()} scores for {label}.",
-                    "that counts (time step, feature) pairs as units; a feature is one unit at every time step: average over N and T, keep F.",
+                    "that counts (time step, feature) pairs as units; a feature is one unit at every time step: "
+                    "average over N and T, keep F.",
                 )
             fail(
                 name,
@@ -770,7 +796,8 @@ def check_dormant_scores(dormant_scores):
         fail(
             name,
             f"returned {result} for a layer that never fires (all outputs 0); expected five zeros.",
-            "the layer's average is 0 there, and 0/0 is nan: give such a layer zeros (e.g. divide by average + 1e-12, or handle the case).",
+            "the layer's average is 0 there, and 0/0 is nan: give such a layer zeros (e.g. divide by "
+            "average + 1e-12, or handle the case).",
         )
     print(
         "dormant_scores passed: matches ReDo's score on (N, F), signed, (N, C, H, W) channels and (N, T, F) features, "
@@ -817,6 +844,7 @@ def check_unit_diagnosis(dead_on_training_set, dormant_not_dead, units=8):
     dead = _as_unit_set(dead_on_training_set, "DEAD_ON_TRAINING_SET", units)
     dormant = _as_unit_set(dormant_not_dead, "DORMANT_NOT_DEAD", units)
     print(
-        f"Your answer is well formed: dead on the training set {sorted(dead)}, τ-dormant but not dead {sorted(dormant)}. "
-        "This check does not say whether it is right; the hidden test does, when the notebook is graded."
+        f"Your answer is well formed: dead on the training set {sorted(dead)}, τ-dormant but not dead "
+        f"{sorted(dormant)}. This check does not say whether it is right; the hidden test does, when the notebook is "
+        "graded."
     )

@@ -158,7 +158,8 @@ def _as_unit_mask(result, units, name, what="returned"):
     if result.shape != (units,):
         fail(
             name,
-            f"returned shape {tuple(result.shape)}; expected ({units},): one bool per unit (rows of W, nn.Linear's layout).",
+            f"returned shape {tuple(result.shape)}; expected ({units},): one bool per unit (rows of W, nn.Linear's "
+            "layout).",
         )
     if result.dtype != torch.bool:
         fail(name, f"returned dtype {result.dtype}.", "return a bool tensor: True where the unit is dead.")
@@ -271,6 +272,7 @@ def check_ranking(ranking, name="BORN_DEAD_RANKING", nets=NETS):
             "a ranking orders all four nets, most likely born dead first.",
         )
     print(
-        f"{name}: {' > '.join(letters)} is a well-formed ranking. It is graded when you hand in; the experiment below measures it."
+        f"{name}: {' > '.join(letters)} is a well-formed ranking. It is graded when you hand in; the experiment below "
+        "measures it."
     )
     return letters

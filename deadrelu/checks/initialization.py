@@ -131,7 +131,8 @@ def _check_variance(weight, fan_out, fan_in, name):
         fail(
             name,
             f"gives weights with mean {w.mean().item():.3g}, not 0.",
-            "He init is centred on 0: a symmetric distribution, N(0, 2/fan_in). torch.rand draws from U(0, 1), which is all positive.",
+            "He init is centred on 0: a symmetric distribution, N(0, 2/fan_in). torch.rand draws from U(0, 1), which "
+            "is all positive.",
         )
     relative = measured / expected - 1
     band = 5 * math.sqrt(2 / n)  # 5 sigma of a mean square of n normal draws
@@ -155,7 +156,10 @@ def _check_variance(weight, fan_out, fan_in, name):
     if abs(tail - 0.0455) > 5 * math.sqrt(0.0455 * 0.9545 / n):
         hint = "He-normal draws from a normal distribution (normal_, torch.randn)."
         if tail < 0.005:
-            hint += " Beyond 2 std there is almost nothing: a uniform distribution (that is He-uniform, a different scheme) or a truncated normal?"
+            hint += (
+                " Beyond 2 std there is almost nothing: a uniform distribution (that is He-uniform, a different "
+                "scheme) or a truncated normal?"
+            )
         fail(name, f"gives {100 * tail:.2f}% of the weights beyond 2 std; a normal distribution has 4.55%.", hint)
     return relative, band
 
@@ -168,7 +172,8 @@ _NO_GRAD_HE = (
 
 
 def _call_he(he_normal_, *args):
-    """The student's he_normal_ under the call watch: PyTorch's He init and the course's init_model are the reference."""
+    """The student's he_normal_ under the call watch: PyTorch's He init and the course's init_model are
+    the reference."""
     return call(
         he_normal_,
         *args,
@@ -241,8 +246,9 @@ def _check_he_normal_(he_normal_):
                 if not torch.equal(a, b)
                 else "it drew from PyTorch's global RNG although a generator was given."
             ),
-            "pass the generator on: weight.normal_(0, std, generator=generator) or torch.randn(..., generator=generator). "
-            "Experiments seed a generator so that results do not depend on what ran before.",
+            "pass the generator on: weight.normal_(0, std, generator=generator) or "
+            "torch.randn(..., generator=generator). Experiments seed a generator so that results do not depend on what "
+            "ran before.",
         )
     c = plain_tensor(_call_he(he_normal_, torch.empty(50, 30), torch.Generator().manual_seed(8)), name)
     if torch.equal(a, c):
@@ -272,9 +278,9 @@ def _check_he_normal_(he_normal_):
             "fan_in = weight.shape[1] = in_features.",
         )
     print(
-        f"he_normal_ passed: a ({_FAN_OUT}, {_FAN_IN}) weight got variance {2 / _FAN_IN * (1 + relative):.5f}, expected "
-        f"2/fan_in = {2 / _FAN_IN:.5f} (relative error {relative:+.4f}; a correct draw is within ±{band:.4f}); normal-shaped, "
-        "in place, reproducible with a generator, works on an nn.Linear weight."
+        f"he_normal_ passed: a ({_FAN_OUT}, {_FAN_IN}) weight got variance {2 / _FAN_IN * (1 + relative):.5f}, "
+        f"expected 2/fan_in = {2 / _FAN_IN:.5f} (relative error {relative:+.4f}; a correct draw is within "
+        f"±{band:.4f}); normal-shaped, in place, reproducible with a generator, works on an nn.Linear weight."
     )
 
 
@@ -519,8 +525,8 @@ def _check_lsuv(lsuv):
             fail(
                 name,
                 f"left the weights of nn.Linear number {k} unchanged.",
-                "change the model's own parameters in place (layer.weight.copy_(...), nn.init.orthogonal_(layer.weight), "
-                "layer.weight.div_(std)) under torch.no_grad(), not a copy of them.",
+                "change the model's own parameters in place (layer.weight.copy_(...), "
+                "nn.init.orthogonal_(layer.weight), layer.weight.div_(std)) under torch.no_grad(), not a copy of them.",
             )
         scale, deviation = _scale_and_direction(layer.weight)
         if deviation > 1e-3:
@@ -595,6 +601,7 @@ def _check_lsuv(lsuv):
             "draw the orthonormal start from the generator.",
         )
     print(
-        f"lsuv passed: orthonormal start, output std per layer {', '.join(f'{s:.3f}' for s in stds)} (tol {tol}) with zero "
-        "biases; converges with nonzero biases left untouched; max_iter=0 respected; reproducible with a generator; no hooks left."
+        f"lsuv passed: orthonormal start, output std per layer {', '.join(f'{s:.3f}' for s in stds)} (tol {tol}) with "
+        "zero biases; converges with nonzero biases left untouched; max_iter=0 respected; reproducible with a "
+        "generator; no hooks left."
     )

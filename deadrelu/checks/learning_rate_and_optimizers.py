@@ -41,7 +41,8 @@ def check_warmup_factor(warmup_factor):
         fail(
             name,
             "gives 0 at step 0.",
-            "LambdaLR calls the function with 0 for the first step: a factor of 0 wastes that step. Count from step + 1.",
+            "LambdaLR calls the function with 0 for the first step: a factor of 0 wastes that step. Count from "
+            "step + 1.",
         )
     if got[(50, 4)] > 1.0 + 1e-9:
         fail(
@@ -60,11 +61,20 @@ def check_warmup_factor(warmup_factor):
             "at its full value, so that the step after the warmup is no jump."
         )
     elif any(math.isclose(v, 1.0) for v in rise[:3]):
-        hint = f"over a 4-step warmup your factors are {shown}: the rate arrives before the warmup ends. The rise is spread over all warmup_steps steps."
+        hint = (
+            f"over a 4-step warmup your factors are {shown}: the rate arrives before the warmup ends. The rise is "
+            "spread over all warmup_steps steps."
+        )
     elif not all(math.isclose(b - a, rise[1] - rise[0], rel_tol=1e-6) for a, b in zip(rise, rise[1:])):
-        hint = f"over a 4-step warmup your factors are {shown}: a LINEAR warmup rises by the same amount at every step, a straight line, not a curve."
+        hint = (
+            f"over a 4-step warmup your factors are {shown}: a LINEAR warmup rises by the same amount at every step, a "
+            "straight line, not a curve."
+        )
     else:
-        hint = f"over a 4-step warmup your factors are {shown}; compare them with a rise in equal steps that reaches 1 at the last warmup step."
+        hint = (
+            f"over a 4-step warmup your factors are {shown}; compare them with a rise in equal steps that reaches 1 at "
+            "the last warmup step."
+        )
     fail(name, f"gives {got[bad]:g} at step {bad[0]} of a {bad[1]}-step warmup; expected {expected(*bad):g}.", hint)
 
 
@@ -118,7 +128,8 @@ def check_clip_grad_norm(clip_grad_norm):
             hint = (
                 "return the total norm measured BEFORE clipping, as clip_grad_norm_ does."
                 if math.isclose(value, after, rel_tol=1e-5)
-                else "the total norm is the length of ALL gradients together, as if every gradient were one long vector — not a sum or mean of per-tensor norms."
+                else "the total norm is the length of ALL gradients together, as if every gradient were one long "
+                "vector — not a sum or mean of per-tensor norms."
             )
             fail(name, f"returned a total norm of {value:.6g}; clip_grad_norm_ gives {total_norm.item():.6g}.", hint)
         unchanged = all(
@@ -139,12 +150,14 @@ def check_clip_grad_norm(clip_grad_norm):
                 fail(
                     name,
                     "did not change the gradients.",
-                    "clip in place: multiply each p.grad by the clipping factor (p.grad.mul_(...)); the optimizer reads p.grad.",
+                    "clip in place: multiply each p.grad by the clipping factor (p.grad.mul_(...)); the optimizer "
+                    "reads p.grad.",
                 )
             if max_norm >= total_norm:
                 fail(
                     name,
-                    f"changed gradients whose total norm {total_norm.item():.3g} is already below max_norm={max_norm:g}.",
+                    f"changed gradients whose total norm {total_norm.item():.3g} is already below "
+                    f"max_norm={max_norm:g}.",
                     "only shrink: gradients whose total norm is below the limit stay exactly as they are.",
                 )
             per_tensor = o * min(1.0, max_norm / (o.norm().item() + 1e-6))
@@ -152,15 +165,18 @@ def check_clip_grad_norm(clip_grad_norm):
                 fail(
                     name,
                     "clips each parameter's gradient on its own.",
-                    "clip_grad_norm_ uses ONE factor for all parameters, from the norm of all gradients together; clipping tensors separately changes the update's direction.",
+                    "clip_grad_norm_ uses ONE factor for all parameters, from the norm of all gradients together; "
+                    "clipping tensors separately changes the update's direction.",
                 )
             fail(
                 name,
                 f"gives gradients that differ from clip_grad_norm_ (max_norm={max_norm:g}).",
-                "every gradient must shrink by the same factor, the one that brings the total norm down to max_norm; compare the total norm after your clipping with max_norm.",
+                "every gradient must shrink by the same factor, the one that brings the total norm down to max_norm; "
+                "compare the total norm after your clipping with max_norm.",
             )
     print(
-        "clip_grad_norm passed: same total norm and same clipped gradients as torch.nn.utils.clip_grad_norm_ for 3 models (below and above the limit)."
+        "clip_grad_norm passed: same total norm and same clipped gradients as torch.nn.utils.clip_grad_norm_ "
+        "for 3 models (below and above the limit)."
     )
 
 
@@ -225,5 +241,6 @@ def check_one_change_experiment(experiment):
     print(
         "EXPERIMENT has the right form. Filled in with the baseline's settings, the two arms are:\n"
         f"  control:   {arm_text(experiment['control'])}\n  treatment: {arm_text(experiment['treatment'])}\n"
-        "Whether this design tells the two explanations apart is graded when you hand in; the run after it shows what it measures."
+        "Whether this design tells the two explanations apart is graded when you hand in; the run after it shows what "
+        "it measures."
     )

@@ -132,7 +132,8 @@ def check_relu_grad(relu_grad):
     worst = _common_contract(relu_grad, name, _relu_gradient_reference)
     expect_no_python_loops(relu_grad, name)
     print(
-        f"relu_grad passed: matches autograd through torch.relu, 0 at x = 0, on 5 shapes/dtypes (max abs error {worst:.1e}; expected 0)."
+        "relu_grad passed: matches autograd through torch.relu, 0 at x = 0, on 5 shapes/dtypes (max abs error "
+        f"{worst:.1e}; expected 0)."
     )
 
 
@@ -192,7 +193,8 @@ def check_leaky_relu(leaky_relu):
     worst = max(_common_contract(leaky_relu, name, lambda t, s=s: F.leaky_relu(t, s), s) for s in (0.01, 0.3))
     expect_no_python_loops(leaky_relu, name)
     print(
-        f"leaky_relu passed: matches F.leaky_relu for slopes 0, 0.01, 0.05, 0.2, 0.3 and the default (max abs error {worst:.1e}; expected < 1e-6)."
+        "leaky_relu passed: matches F.leaky_relu for slopes 0, 0.01, 0.05, 0.2, 0.3 and the default (max abs error "
+        f"{worst:.1e}; expected < 1e-6)."
     )
 
 
@@ -255,7 +257,8 @@ def check_elu(elu):
     worst = max(_common_contract(elu, name, lambda t, a=a: F.elu(t, a), a) for a in (1.0, 0.3))
     expect_no_python_loops(elu, name)
     print(
-        f"elu passed: matches F.elu for alpha 0.3, 0.5, 1, 1.5, 2 and the default, finite gradients at ±100 (max abs error {worst:.1e}; expected < 1e-6)."
+        "elu passed: matches F.elu for alpha 0.3, 0.5, 1, 1.5, 2 and the default, finite gradients at ±100 (max abs "
+        f"error {worst:.1e}; expected < 1e-6)."
     )
 
 
@@ -300,7 +303,7 @@ def check_unit_set(prediction, name, units=UNITS):
         )
     answer = set(items)
     print(
-        f"{name}: a prediction of {len(answer)} unit(s) out of {units}, {sorted(answer)}: well formed. It is graded when you hand in; "
-        "the cell below measures it."
+        f"{name}: a prediction of {len(answer)} unit(s) out of {units}, {sorted(answer)}: well formed. It is graded "
+        "when you hand in; the cell below measures it."
     )
     return answer

@@ -106,8 +106,8 @@ _WRONG_BOUNDS = [
         1 / _FAN_IN,
         "1/fan_in",
         "a bound of 1/fan_in shrinks the weights too fast as layers get wider: a sum of fan_in independent terms has a "
-        "variance proportional to fan_in, so keeping a unit's input at the same size needs weights that shrink like one over "
-        "the SQUARE ROOT of fan_in, as nn.Linear's do.",
+        "variance proportional to fan_in, so keeping a unit's input at the same size needs weights that shrink like "
+        "one over the SQUARE ROOT of fan_in, as nn.Linear's do.",
     ),
     (1 / math.sqrt(_LAYER_UNITS), "1/sqrt(fan_out)", _FAN_OUT_HINT),
     (1 / _LAYER_UNITS, "1/fan_out", _FAN_OUT_HINT),
@@ -115,8 +115,8 @@ _WRONG_BOUNDS = [
     (
         math.sqrt(6 / _FAN_IN),
         "sqrt(6/fan_in) (He/Kaiming uniform for ReLU)",
-        "that is the He-uniform bound (nn.init.kaiming_uniform_ with its default a=0). The exercise asks for the draw of a "
-        "fresh nn.Linear, so that a recycled unit starts like the units the network was initialised with: "
+        "that is the He-uniform bound (nn.init.kaiming_uniform_ with its default a=0). The exercise asks for the draw "
+        "of a fresh nn.Linear, so that a recycled unit starts like the units the network was initialised with: "
         "kaiming_uniform_ with a=sqrt(5), which is U(±1/sqrt(fan_in)).",
     ),
     (
@@ -159,7 +159,10 @@ def _check_fresh_draws(recycle_units, name):
                 "too large. Draw uniformly between -1/sqrt(fan_in) and +1/sqrt(fan_in)."
             )
         else:
-            hint = "the draws never come near the bound of a fresh nn.Linear: is the bound, or the scale of the draw, too small?"
+            hint = (
+                "the draws never come near the bound of a fresh nn.Linear: is the bound, or the scale of the draw, too "
+                "small?"
+            )
         fail(name, f"drew fresh incoming weights up to {largest:.4g} {where}.", hint)
     mean, std = draws.mean().item(), draws.std().item()
     inner = (draws.abs() < bound / 2).double().mean().item()
@@ -258,8 +261,8 @@ def check_recycle_units(recycle_units):
             fail(
                 name,
                 f"set the recycled units' incoming weights to zero {where}.",
-                "zero the OUTGOING weights (the columns of `outgoing`) and draw fresh INCOMING weights (rows of `incoming`). "
-                "A unit with zero incoming weights outputs 0 for every input: it stays dead.",
+                "zero the OUTGOING weights (the columns of `outgoing`) and draw fresh INCOMING weights (rows of "
+                "`incoming`). A unit with zero incoming weights outputs 0 for every input: it stays dead.",
             )
         if torch.equal(w_in[units], before_in.weight.detach()[units]):
             fail(
@@ -275,7 +278,8 @@ def check_recycle_units(recycle_units):
             fail(
                 name,
                 f"kept the recycled units' incoming bias ({before_in.bias[units].tolist()}) {where}.",
-                "the bias is part of the unit's incoming weights; a very negative bias is often what killed it. Set it to 0 (ReDo).",
+                "the bias is part of the unit's incoming weights; a very negative bias is often what killed it. Set it "
+                "to 0 (ReDo).",
             )
         if b_in[units].abs().max() > bound + 1e-6:
             fail(
@@ -286,16 +290,25 @@ def check_recycle_units(recycle_units):
         # the outgoing columns
         if not torch.equal(w_out[:, units], torch.zeros_like(w_out[:, units])):
             if torch.equal(w_out[:, units], before_out.weight.detach()[:, units]):
-                hint = "set the recycled units' outgoing weights (their COLUMNS of outgoing.weight) to 0, so the network's output does not jump."
+                hint = (
+                    "set the recycled units' outgoing weights (their COLUMNS of outgoing.weight) to 0, so the "
+                    "network's output does not jump."
+                )
             elif (w_out == 0).all(dim=1).any():
                 hint = (
-                    "you zeroed ROWS of outgoing.weight (one per output of the next layer); a unit's outgoing weights are its "
-                    "COLUMNS of outgoing.weight: outgoing.weight[:, units] = 0."
+                    "you zeroed ROWS of outgoing.weight (one per output of the next layer); a unit's outgoing weights "
+                    "are its COLUMNS of outgoing.weight: outgoing.weight[:, units] = 0."
                 )
             elif not torch.equal(w_out[:, others], before_out.weight.detach()[:, others]):
-                hint = "do not reinitialise the outgoing layer: only zero the recycled units' columns of outgoing.weight; every other weight stays."
+                hint = (
+                    "do not reinitialise the outgoing layer: only zero the recycled units' columns of outgoing.weight; "
+                    "every other weight stays."
+                )
             else:
-                hint = "set the recycled units' outgoing weights to exactly 0 (not fresh random values), so the network's output does not jump."
+                hint = (
+                    "set the recycled units' outgoing weights to exactly 0 (not fresh random values), so the network's "
+                    "output does not jump."
+                )
             fail(name, f"did not set the recycled units' outgoing weights to zero {where}.", hint)
         # everything else unchanged
         checks = [
@@ -313,8 +326,9 @@ def check_recycle_units(recycle_units):
                 hint = (
                     "the outgoing layer's bias belongs to the next layer, not to a unit: leave it."
                     if what == "the outgoing bias"
-                    else "touch only the listed units: their rows of incoming.weight and incoming.bias, their columns of outgoing.weight. "
-                    "Rows are dimension 0 of a Linear's weight (one per output unit), columns dimension 1."
+                    else "touch only the listed units: their rows of incoming.weight and incoming.bias, their columns "
+                    "of outgoing.weight. Rows are dimension 0 of a Linear's weight (one per output unit), columns "
+                    "dimension 1."
                 )
                 fail(name, f"changed {what} {where}.", hint)
         # the optimizer state
@@ -341,15 +355,17 @@ def check_recycle_units(recycle_units):
                     fail(
                         name,
                         f"removed the optimizer state '{key}' of {pname} {where}.",
-                        "set the recycled units' entries of every per-weight state tensor to 0; keep the tensors themselves.",
+                        "set the recycled units' entries of every per-weight state tensor to 0; keep the tensors "
+                        "themselves.",
                     )
                 value = plain_tensor(now[key], name, f"optimizer state '{key}' is")
                 if not torch.equal(rest(value), rest(then)):
                     fail(
                         name,
                         f"changed the optimizer state '{key}' of units that were not recycled ({pname}) {where}.",
-                        "reset the state of exactly the recycled weights: rows `units` of incoming.weight and incoming.bias, "
-                        "columns `units` of outgoing.weight. Resetting all of the optimizer's state throws away what the live units learned.",
+                        "reset the state of exactly the recycled weights: rows `units` of incoming.weight and "
+                        "incoming.bias, columns `units` of outgoing.weight. Resetting all of the optimizer's state "
+                        "throws away what the live units learned.",
                     )
                 if mine(value).numel() and not torch.equal(mine(value), torch.zeros_like(mine(value))):
                     fail(
@@ -357,7 +373,8 @@ def check_recycle_units(recycle_units):
                         f"did not reset the optimizer state '{key}' of {pname} for the recycled units {where}.",
                         f"set optimizer.state[{pname}]['{key}'] to 0 at the recycled units ("
                         + ("their columns, dimension 1" if pname == "outgoing.weight" else "their rows, dimension 0")
-                        + "), for every per-weight state tensor (Adam's exp_avg and exp_avg_sq, SGD's momentum_buffer).",
+                        + "), for every per-weight state tensor (Adam's exp_avg and exp_avg_sq, SGD's "
+                        "momentum_buffer).",
                     )
     largest = _check_fresh_draws(recycle_units, name)
     _check_generator(recycle_units, name)
@@ -384,7 +401,8 @@ def _pruning_fixture(seed):
 
 
 def _layer_tensors(layer, what, name):
-    """(weight, bias or None) of a returned layer, as plain tensors (its forward is not trusted: the check computes it)."""
+    """(weight, bias or None) of a returned layer, as plain tensors (its forward is not trusted: the check
+    computes it)."""
     if not isinstance(layer, nn.Linear):
         fail(
             name,
@@ -451,8 +469,9 @@ def check_prune_pair(prune_pair):
                 )
             elif shapes[0][0] != 6 or shapes[1][1] != 3:
                 hint = (
-                    "the rows of first.weight are the units (dimension 0: one row per output) and the columns of second.weight "
-                    "are the units (dimension 1). Remove rows of the first layer and columns of the second, not the other way round."
+                    "the rows of first.weight are the units (dimension 0: one row per output) and the columns of "
+                    "second.weight are the units (dimension 1). Remove rows of the first layer and columns of the "
+                    "second, not the other way round."
                 )
             else:
                 hint = f"each layer should lose exactly the {n_dead} dead units."
@@ -468,14 +487,21 @@ def check_prune_pair(prune_pair):
         if not difference <= 1e-5:
             keep = ~dead
             if not torch.allclose(b1, first.bias.detach()[keep]):
-                hint = "copy the first layer's bias too: it has one entry per unit, so keep the live units' entries, first.bias[~dead]."
+                hint = (
+                    "copy the first layer's bias too: it has one entry per unit, so keep the live units' entries, "
+                    "first.bias[~dead]."
+                )
             elif not torch.allclose(b2, second.bias.detach()):
                 hint = "copy the second layer's bias unchanged: it belongs to the outputs, which are all kept."
             else:
-                hint = "keep rows ~dead of first.weight and first.bias, columns ~dead of second.weight, all of second.bias."
+                hint = (
+                    "keep rows ~dead of first.weight and first.bias, columns ~dead of second.weight, all of "
+                    "second.bias."
+                )
             fail(name, f"changes the outputs on the data: largest difference {difference:.3g} (expected < 1e-5).", hint)
     print(
-        f"prune_pair passed: on 2 pairs with 3 of 9 units dead the smaller layers give the same outputs (max abs difference {difference:.1e})."
+        "prune_pair passed: on 2 pairs with 3 of 9 units dead the smaller layers give the same outputs (max abs "
+        f"difference {difference:.1e})."
     )
 
 

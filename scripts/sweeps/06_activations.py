@@ -70,10 +70,11 @@ def main():
         f"The failing baseline {WIDTHS} ({TRAINING}) with one change: the activation (PyTorch's default "
         f"parameter; PReLU's slope learned from 0.25) at learning rates {list(LEARNING_RATES)}, seeds {list(SEEDS)}; "
         "plus SELU with LeCun-normal init on [0, 1] pixels and on standardised pixels, and ReLU on standardised "
-        "pixels. Per seed (deadrelu.lessons.activations_and_architecture.measure_runs): dead % (τ-dormant, τ = 0.1, for activations that "
-        "can be negative), τ-dormant %, % never > 0 and % with a constant output per hidden layer, test accuracy %, "
-        "steps to 90 %, diverged, largest |parameter|, learned PReLU slopes (first, second layer; unit measurements, "
-        "largest parameter and slopes are None for a diverged run), ms per training step (one thread, noisy)."
+        "pixels. Per seed (deadrelu.lessons.activations_and_architecture.measure_runs): dead % (τ-dormant, "
+        "τ = 0.1, for activations that can be negative), τ-dormant %, % never > 0 and % with a constant output per "
+        "hidden layer, test accuracy %, steps to 90 %, diverged, largest |parameter|, learned PReLU slopes (first, "
+        "second layer; unit measurements, largest parameter and slopes are None for a diverged run), ms per training "
+        "step (one thread, noisy)."
     )
     path = save_sweep(NAME, {"seeds": list(SEEDS), "learning_rates": list(LEARNING_RATES), "rows": rows}, description)
     print("wrote", path)

@@ -66,8 +66,9 @@ def main():
             )
     description = (
         f"Failing baseline (SGD lr 0.8, batch 32, 20 epochs, full batches) with both hidden layers W units wide, "
-        f"W in {HIDDEN_WIDTHS}, ReDo (every {PERIOD} steps, tau {TAU}: exactly the dead units) off and on, seeds {SEEDS[0]}-{SEEDS[-1]}. "
-        "Per run: dead % per hidden layer, test accuracy %, diverged; with ReDo the units recycled per layer."
+        f"W in {HIDDEN_WIDTHS}, ReDo (every {PERIOD} steps, tau {TAU}: exactly the dead units) off and on, seeds "
+        f"{SEEDS[0]}-{SEEDS[-1]}. Per run: dead % per hidden layer, test accuracy %, diverged; with ReDo the units "
+        "recycled per layer."
     )
     path = save_sweep(NAME, results, description)
     print(f"wrote {path}")

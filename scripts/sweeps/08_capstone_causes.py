@@ -78,7 +78,8 @@ def main():
         print(f"{name}: meets the bar on {sum(rows[name]['passed'])} of {len(SEEDS)} seeds", flush=True)
     rows["reference fix, fresh seeds"] = measured(REFERENCE_FIX, FRESH_SEEDS)
     print(
-        f"reference fix, fresh seeds: meets the bar on {sum(rows['reference fix, fresh seeds']['passed'])} of {len(FRESH_SEEDS)}"
+        f"reference fix, fresh seeds: meets the bar on {sum(rows['reference fix, fresh seeds']['passed'])} of "
+        f"{len(FRESH_SEEDS)}"
     )
     results = {
         "broken_config": {k: list(v) if isinstance(v, tuple) else v for k, v in BROKEN_CONFIG.items()},

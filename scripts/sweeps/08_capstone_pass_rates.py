@@ -96,8 +96,8 @@ def main():
                 "grader verdict": "pass" if passes >= PASSES_NEEDED else "fail",
             }
             print(
-                f"{name}: meets the bar on {sum(r['passed'] for r in rate)}/40 seeds; grader: {passes}/{len(GRADER_SEEDS)} "
-                f"-> {rows[name]['grader verdict']}",
+                f"{name}: meets the bar on {sum(r['passed'] for r in rate)}/40 seeds; grader: "
+                f"{passes}/{len(GRADER_SEEDS)} -> {rows[name]['grader verdict']}",
                 flush=True,
             )
             save({name: rows[name] for name in CONFIGURATIONS if name in rows})
