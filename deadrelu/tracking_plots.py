@@ -6,8 +6,9 @@ notebook 02's "one noisy step" shows units dying right after the short last batc
 epoch.
 """
 
-import matplotlib.pyplot as plt
 import torch
+
+from .figures import axes_or_new, panels_or_new
 
 
 def _tracking(history):
@@ -38,13 +39,6 @@ def _label(names, name):
     return f"hidden {names.index(name) + 1} ('{name}')"
 
 
-def _axes(ax, figsize):
-    if ax is None:
-        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
-        return fig, ax
-    return ax.figure, ax
-
-
 def mark_epochs(ax, epoch_steps, last_step, label="end of an epoch"):
     """Draw a dotted vertical line at the last step of every epoch — steps epoch_steps,
     2 * epoch_steps, ... up to `last_step` — with one legend entry `label`. Returns those
@@ -67,7 +61,7 @@ def plot_dead_over_steps(
     if kind not in ("dead", "dormant"):
         raise ValueError(f"kind must be 'dead' or 'dormant', got {kind!r}")
     tracking = _tracking(history)
-    fig, ax = _axes(ax, (6.5, 3.4))
+    fig, ax = axes_or_new(ax, (6.5, 3.4))
     if epoch_steps is not None:
         # a training.History knows every step; a TrackingHistory only its snapshots
         mark_epochs(ax, epoch_steps, getattr(history, "steps", tracking.steps)[-1], epoch_label)
@@ -95,7 +89,7 @@ def plot_gradient_norm(history, ax=None, epoch_steps=None, epoch_label="end of a
     `plot_dead_over_steps`. Introduced in notebook 02 ("one noisy step")."""
     if not getattr(history, "grad_norm", None):
         raise ValueError("no gradient norms: pass the History that `train` returned (it records one per step)")
-    fig, ax = _axes(ax, (6.5, 3.0))
+    fig, ax = axes_or_new(ax, (6.5, 3.0))
     if epoch_steps is not None:
         mark_epochs(ax, epoch_steps, history.steps[-1], epoch_label)
     ax.plot(history.steps, history.grad_norm, color="C3", lw=0.9, label=label or "gradient norm")
@@ -118,7 +112,7 @@ def plot_firing_heatmap(history, layer=None, ax=None):
     track, label = _layer(tracking, layer)
     matrix = track.firing_rate_matrix
     order = torch.argsort(matrix[:, -1], descending=True, stable=True)
-    fig, ax = _axes(ax, (6.5, 3.6))
+    fig, ax = axes_or_new(ax, (6.5, 3.6))
     steps = tracking.steps
     image = ax.imshow(
         matrix[order].numpy(),
@@ -151,7 +145,7 @@ def plot_colorful_dimension(history, layer=None, ax=None):
     counts = track.histogram_matrix
     lo, hi = tracking.histogram_range
     steps = tracking.steps
-    fig, ax = _axes(ax, (6.5, 3.6))
+    fig, ax = axes_or_new(ax, (6.5, 3.6))
     ax.imshow(
         torch.log1p(counts).numpy(),
         aspect="auto",
@@ -163,9 +157,8 @@ def plot_colorful_dimension(history, layer=None, ax=None):
     ax.axhline(0, color="white", lw=0.6, ls=":")
     zero_bin = int((0 - lo) / (hi - lo) * counts.shape[0])
     share_at_zero = (counts[zero_bin] / counts.sum(dim=0).clamp(min=1)).tolist()
-    ax.set_title(
-        f"{label.capitalize()}: activations over training (share at 0: {100 * share_at_zero[0]:.0f}% → {100 * share_at_zero[-1]:.0f}%)"
-    )
+    first, last = 100 * share_at_zero[0], 100 * share_at_zero[-1]
+    ax.set_title(f"{label.capitalize()}: activations over training (share at 0: {first:.0f}% → {last:.0f}%)")
     ax.set_xlabel("training step")
     ax.set_ylabel("activation value")
     return fig
@@ -179,11 +172,7 @@ def plot_update_ratio(histories, weight=None, layer=0, axes=None, healthy=1e-3):
     """
     if not histories:
         raise ValueError("histories is empty")
-    if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
-    else:
-        fig = axes[0].figure
-    ax_ratio, ax_dead = axes
+    fig, (ax_ratio, ax_dead) = panels_or_new(axes, 2, (11, 3.6), "(update ratio, dead %)")
     for i, (label, history) in enumerate(histories.items()):
         if not history.update_ratio:
             raise ValueError(f"{label}: train with record_update_ratio=True to record update ratios")

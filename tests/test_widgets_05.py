@@ -1,51 +1,41 @@
 """Notebook 05's initialisation explorer, driven in a real kernel: every control changes the
 figure, and an update answers within the budget."""
 
-import statistics
-
 import pytest
 
-from course_tools import MEASUREMENTS, last_json_line, run_in_kernel
-
-UPDATE_BUDGET_MS = 150  # an explorer that only redraws
+from widget_tools import UPDATE_BUDGET_MS, assert_figure_changed, kernel_run, record_timing
 
 INIT_EXPLORER = """
-import hashlib, json, time
 from deadrelu.lessons.initialization import init_explorer
 
 explorer = init_explorer(scheme="default", depth=30, width=128)
-png = lambda: hashlib.sha256(explorer.image.value).hexdigest()
-changed, times, summaries = {}, [], {}
+"""
 
-def change(control, value):
-    before = png()
-    started = time.perf_counter()
-    setattr(getattr(explorer, control), "value", value)
-    times.append((time.perf_counter() - started) * 1000)
+INIT_STEPS = """
+def timed_change(control, value):
+    answer = change(control, value)
     assert abs(explorer.last_update_ms - times[-1]) < times[-1] + 50  # the widget records its own update time
-    return png() != before
+    return answer
 
-changed["depth"] = change("depth", 12)
-changed["scheme"] = change("scheme", "he_normal")
-changed["width"] = change("width", 32)
-changed["bias"] = change("bias", 0.01)
+changed["depth"] = timed_change("depth", 12)
+changed["scheme"] = timed_change("scheme", "he_normal")
+changed["width"] = timed_change("width", 32)
+changed["bias"] = timed_change("bias", 0.01)
 for control, value in (("depth", 40), ("depth", 5), ("scheme", "xavier_normal"), ("width", 128), ("bias", None),
                        ("depth", 30), ("scheme", "default"), ("depth", 20), ("bias", 0.0), ("scheme", "orthogonal")):
-    change(control, value)
+    timed_change(control, value)
 profile = explorer.profile()
 print(json.dumps({"changed": changed, "times_ms": times, "depth": profile.depth, "scheme": profile.scheme,
                   "summary": explorer.summary.value}))
 """
 
 
-@pytest.fixture(scope="module")
-def init_explorer_run():
-    return last_json_line(run_in_kernel(INIT_EXPLORER))
+init_explorer_run = kernel_run(INIT_EXPLORER, INIT_STEPS)
 
 
 @pytest.mark.parametrize("control", ["scheme", "depth", "width", "bias"])
 def test_each_control_of_the_init_explorer_changes_the_figure(init_explorer_run, control):
-    assert init_explorer_run["changed"][control], f"changing {control} left the figure unchanged"
+    assert_figure_changed(init_explorer_run, control)
 
 
 def test_init_explorer_shows_the_current_setting(init_explorer_run):
@@ -55,12 +45,7 @@ def test_init_explorer_shows_the_current_setting(init_explorer_run):
 
 
 def test_init_explorer_updates_within_budget(init_explorer_run):
-    times = init_explorer_run["times_ms"]
-    median = statistics.median(times)
-    MEASUREMENTS["init explorer update"] = (
-        f"median {median:.0f} ms, max {max(times):.0f} ms over {len(times)} updates (budget {UPDATE_BUDGET_MS} ms)"
-    )
-    assert median <= UPDATE_BUDGET_MS, f"median update {median:.0f} ms > {UPDATE_BUDGET_MS} ms"
+    record_timing("init explorer update", init_explorer_run["times_ms"], UPDATE_BUDGET_MS)
 
 
 @pytest.mark.parametrize(
@@ -78,15 +63,26 @@ def test_init_explorer_rejects_unknown_settings(kwargs, message):
         init_explorer(**kwargs)
 
 
+def test_init_explorer_takes_the_arguments_and_defaults_of_its_class():
+    import inspect
+
+    from deadrelu.lessons.initialization import InitExplorer, init_explorer
+
+    explorer = init_explorer(depth=4, width=16, n_inputs=64)
+    assert explorer.n_inputs == 64 and explorer.profile().n_inputs == 64
+    defaults = {k: p.default for k, p in inspect.signature(InitExplorer).parameters.items()}
+    assert (defaults["scheme"], defaults["bias"]) == (explorer.scheme.value, explorer.bias.value)
+
+
 def test_init_explorer_view_follows_the_setting():
     """Moving from a deep net to a shallow one (or to a scheme whose signal does not vanish)
     rescales the axes instead of keeping the old view."""
     from deadrelu.lessons.initialization import init_explorer
 
     explorer = init_explorer(scheme="default", depth=50, width=32, bias=0.0)
-    assert explorer._axes[0].get_xlim()[1] > 45 and explorer._axes[0].get_ylim()[0] < 1e-12
+    assert explorer.axes[0].get_xlim()[1] > 45 and explorer.axes[0].get_ylim()[0] < 1e-12
     explorer.depth.value = 5
     explorer.scheme.value = "he_normal"
-    assert explorer._axes[0].get_xlim()[1] < 10
-    assert explorer._axes[0].get_ylim()[0] >= 1e-2, "the std axis should zoom to He's range"
+    assert explorer.axes[0].get_xlim()[1] < 10
+    assert explorer.axes[0].get_ylim()[0] >= 1e-2, "the std axis should zoom to He's range"
     assert "Last hidden layer (5)" in explorer.summary.value

@@ -2,32 +2,19 @@
 figure, the progress bar moves, a retrain answers within 2 s, and what it shows agrees with
 the notebook (skips carry the gradient down, batch norm keeps the units alive)."""
 
-import statistics
-
 import pytest
 
-from course_tools import MEASUREMENTS, last_json_line, run_in_kernel
-
-RETRAIN_BUDGET_MS = 2000  # an explorer that retrains a model
+from widget_tools import RETRAIN_BUDGET_MS, assert_figure_changed, assert_progress_moved, kernel_run, record_timing
 
 ARCHITECTURE_EXPLORER = """
-import hashlib, json, time
 from deadrelu.lessons.activations_and_architecture import architecture_explorer
 from deadrelu.data import load_digits_split
 
 explorer = architecture_explorer(load_digits_split(seed=0), depth=12)
-png = lambda: hashlib.sha256(explorer.image.value).hexdigest()
-changed, times, progress_seen = {}, [], []
-explorer.progress.observe(lambda change: progress_seen.append(change["new"]), names="value")
+"""
+
+ARCHITECTURE_STEPS = """
 plain = explorer.measurements
-
-def change(control, value):
-    before = png()
-    started = time.perf_counter()
-    setattr(getattr(explorer, control), "value", value)
-    times.append((time.perf_counter() - started) * 1000)
-    return png() != before
-
 changed["residual"] = change("residual", True)
 residual = explorer.measurements
 changed["standard block"] = change("residual", "standard")
@@ -49,30 +36,30 @@ print(json.dumps({
     "plain_dead_after": plain["after training"]["dead"],
     "batch_norm_dead_after": residual_batch_norm["after training"]["dead"],
     "layers_shown": len(deepest_plain["after training"]["dead"]),
+    "normalization_shown": explorer.normalization.label,
     "summary": explorer.summary.value,
 }))
 """
 
 
-@pytest.fixture(scope="module")
-def architecture_explorer_run():
-    return last_json_line(run_in_kernel(ARCHITECTURE_EXPLORER, timeout=300))
+architecture_explorer_run = kernel_run(ARCHITECTURE_EXPLORER, ARCHITECTURE_STEPS, timeout=300)
 
 
 @pytest.mark.parametrize("control", ["activation", "normalization", "residual", "standard block", "depth", "lr"])
 def test_each_control_of_the_architecture_explorer_changes_the_figure(architecture_explorer_run, control):
-    assert architecture_explorer_run["changed"][control], f"changing {control} left the figure unchanged"
+    assert_figure_changed(architecture_explorer_run, control)
 
 
 def test_architecture_explorer_shows_progress_and_answers_within_budget(architecture_explorer_run):
     run = architecture_explorer_run
-    assert run["progress_steps"] > 5, "the progress bar should move while the model retrains"
-    median = statistics.median(run["times_ms"])
-    MEASUREMENTS["architecture explorer retrain + redraw"] = (
-        f"median {median:.0f} ms, max {max(run['times_ms']):.0f} ms over {len(run['times_ms'])} retrains "
-        f"of up to 16 hidden layers, {run['steps']} steps each (budget {RETRAIN_BUDGET_MS} ms)"
+    assert_progress_moved(run)
+    record_timing(
+        "architecture explorer retrain + redraw",
+        run["times_ms"],
+        RETRAIN_BUDGET_MS,
+        "retrains",
+        note=f" of up to 16 hidden layers, {run['steps']} steps each",
     )
-    assert median <= RETRAIN_BUDGET_MS, f"median retrain {median:.0f} ms > {RETRAIN_BUDGET_MS} ms"
 
 
 def test_architecture_explorer_agrees_with_the_notebook(architecture_explorer_run):
@@ -83,6 +70,15 @@ def test_architecture_explorer_agrees_with_the_notebook(architecture_explorer_ru
     assert sum(run["plain_dead_after"]) / len(run["plain_dead_after"]) > 20
     assert max(run["batch_norm_dead_after"]) == 0
     assert run["layers_shown"] == 16 and "PReLU" in run["summary"]
+    assert run["normalization_shown"] == "no normalization" and "no normalization" in run["summary"]
+
+
+def test_the_explorer_offers_the_activations_that_keep_relus_sign():
+    from deadrelu.activations import ACTIVATIONS
+    from deadrelu.lessons.activations_and_architecture import EXPLORER_ACTIVATIONS
+
+    assert set(EXPLORER_ACTIVATIONS) <= set(ACTIVATIONS) and list(EXPLORER_ACTIVATIONS)[0] == "ReLU"
+    assert "Softplus" not in EXPLORER_ACTIVATIONS and {"GELU", "SiLU", "PReLU"} <= set(EXPLORER_ACTIVATIONS)
 
 
 def test_architecture_explorer_rejects_unknown_settings():

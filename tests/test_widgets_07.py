@@ -1,31 +1,18 @@
 """Notebook 07's recycling explorer, driven in a real kernel: every control changes the figure,
 the progress bar moves, and a retrain answers within 2 s."""
 
-import statistics
-
 import pytest
 
-from course_tools import MEASUREMENTS, last_json_line, run_in_kernel
-
-RETRAIN_BUDGET_MS = 2000
+from widget_tools import RETRAIN_BUDGET_MS, assert_figure_changed, assert_progress_moved, kernel_run, record_timing
 
 RECYCLING_EXPLORER = """
-import hashlib, json, time
 from deadrelu.data import load_digits_split
 from deadrelu.lessons.reviving_and_pruning import recycling_explorer
 
 explorer = recycling_explorer(load_digits_split(seed=0), lr=0.01, epochs=4)
-png = lambda: hashlib.sha256(explorer.image.value).hexdigest()
-changed, times, progress_seen = {}, [], []
-explorer.progress.observe(lambda change: progress_seen.append(change["new"]), names="value")
+"""
 
-def change(control, value):
-    before = png()
-    started = time.perf_counter()
-    setattr(getattr(explorer, control), "value", value)
-    times.append((time.perf_counter() - started) * 1000)
-    return png() != before
-
+RECYCLING_STEPS = """
 changed["period"] = change("period", 100)
 changed["tau"] = change("tau", 0.3)
 changed["reset"] = change("reset", True)
@@ -39,24 +26,18 @@ print(json.dumps({"changed": changed, "times_ms": times, "progress_steps": len(s
 """
 
 
-@pytest.fixture(scope="module")
-def recycling_explorer_run():
-    return last_json_line(run_in_kernel(RECYCLING_EXPLORER, timeout=300))
+recycling_explorer_run = kernel_run(RECYCLING_EXPLORER, RECYCLING_STEPS, timeout=300)
 
 
 @pytest.mark.parametrize("control", ["recycle", "tau", "period", "reset", "seed"])
 def test_each_control_of_the_recycling_explorer_changes_the_figure(recycling_explorer_run, control):
-    assert recycling_explorer_run["changed"][control], f"changing {control} left the figure unchanged"
+    assert_figure_changed(recycling_explorer_run, control)
 
 
 def test_recycling_explorer_shows_progress_and_answers_within_budget(recycling_explorer_run):
     run = recycling_explorer_run
-    assert run["progress_steps"] > 5, "the progress bar should move while the model retrains"
-    median = statistics.median(run["times_ms"])
-    MEASUREMENTS["recycling explorer retrain + redraw"] = (
-        f"median {median:.0f} ms, max {max(run['times_ms']):.0f} ms over {len(run['times_ms'])} retrains (budget {RETRAIN_BUDGET_MS} ms)"
-    )
-    assert median <= RETRAIN_BUDGET_MS
+    assert_progress_moved(run)
+    record_timing("recycling explorer retrain + redraw", run["times_ms"], RETRAIN_BUDGET_MS, "retrains")
 
 
 def test_recycling_lowers_the_dead_share_in_the_explorer(recycling_explorer_run):

@@ -1,33 +1,20 @@
-"""Notebook 06's helpers (activations_and_architecture): see the sections below.
+"""Notebook 06 (activations_and_architecture): dead units and gradients layer by layer.
 
-From the former `architecture_plots` module:
-
-Layer-by-layer views of a network: gradient norm and dead units per layer, and dead units
-against depth (notebook 06_activations_and_architecture, and its explorer).
-
-Measurements per layer (gradient norm, dead %, never-positive %, constant-output %) and
-three plots. Every plot takes `ax=None` and returns the figure; its
-curves are given as {label: per-seed lists}, drawn as the mean over seeds with a band
-(min to max for gradient norms, ± one standard deviation for dead %), so one seed and
-several seeds are drawn the same way.
-
-From the former `architecture_explorer` module:
-
-Explorer of notebook 06_activations_and_architecture: activation x normalization x residual.
-
-A thin ipywidgets wrapper over `architecture_plots`: every change retrains a deep, narrow
-MLP on the data for a few hundred steps (a progress bar shows them), then draws dead units
-and gradient norms per layer, at initialisation and after training, side by side.
+Measurements per layer of a model: `gradient_norms`, `dead_per_layer`,
+`never_positive_per_layer` and `constant_per_layer`, with `KeepModels` and `measure_runs` to
+measure every seed of a sweep. Plots (each takes `ax=None` and returns the figure; curves are
+{label: per-seed lists}, drawn as the mean over seeds with a band): `plot_gradient_flow`,
+`plot_dead_per_layer` and `plot_dead_vs_depth`. `architecture_explorer` retrains a deep,
+narrow MLP for the activation, normalization, residual block, depth and learning rate you
+pick, and shows dead units and gradient norms per layer at initialisation and after training.
 """
 
-from matplotlib.figure import Figure
 from torch import nn
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
-import time
 import torch
 
-from ..figures import figure_to_png
+from ..activations import ACTIVATIONS, get_activation
+from ..figures import Choice, Explorer, axes_or_new, learning_rate_slider
 from ..models import hidden_activations
 from ..models import make_mlp
 from ..monitor import DeadUnitMonitor, scan
@@ -181,11 +168,7 @@ def measure_runs(runs, models, X):
     return result
 
 
-def _axes(ax, figsize=(6.2, 3.4)):
-    if ax is None:
-        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
-        return fig, ax
-    return ax.figure, ax
+PLOT_SIZE = (6.2, 3.4)  # a plot of this section drawn on a figure of its own
 
 
 def _check_curves(curves):
@@ -205,7 +188,7 @@ def plot_gradient_flow(curves, ax=None, styles=None, title="Gradient norm per la
     `styles`: optional {label: matplotlib line keywords}.
     """
     _check_curves(curves)
-    fig, ax = _axes(ax)
+    fig, ax = axes_or_new(ax, PLOT_SIZE)
     for i, (label, runs) in enumerate(curves.items()):
         values = torch.tensor(runs, dtype=torch.float64).clamp_min(1e-30)  # a dead layer's gradient can be exactly 0
         layers = range(1, values.shape[1] + 1)
@@ -231,6 +214,16 @@ def _mean_and_band(ax, x, runs, label, style):
         ax.fill_between(x, mean - spread, mean + spread, color=style["color"], alpha=0.15, lw=0)
 
 
+def _label_dead_axes(ax, xlabel, ylabel, title):
+    """Labels, 0-100 % range, grid and legend of a dead-% plot."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(-3, 103)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
 def plot_dead_per_layer(curves, ax=None, styles=None, title="Dead units per hidden layer"):
     """Dead % (τ-dormant % for signed activations) of each hidden layer, input side first.
 
@@ -238,16 +231,11 @@ def plot_dead_per_layer(curves, ax=None, styles=None, title="Dead units per hidd
     mean over runs, band ± one standard deviation.
     """
     _check_curves(curves)
-    fig, ax = _axes(ax)
+    fig, ax = axes_or_new(ax, PLOT_SIZE)
     for i, (label, runs) in enumerate(curves.items()):
         style = {"color": f"C{i}", "marker": "o", "ms": 3, **(styles or {}).get(label, {})}
         _mean_and_band(ax, range(1, len(runs[0]) + 1), runs, label, style)
-    ax.set_xlabel("hidden layer (1 = next to the input)")
-    ax.set_ylabel("dead units (%)")
-    ax.set_ylim(-3, 103)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _label_dead_axes(ax, "hidden layer (1 = next to the input)", "dead units (%)", title)
     return fig
 
 
@@ -259,22 +247,27 @@ def plot_dead_vs_depth(depths, curves, ax=None, title="Dead units against depth"
     """
     if not curves:
         raise ValueError("curves is empty")
-    fig, ax = _axes(ax)
+    fig, ax = axes_or_new(ax, PLOT_SIZE)
     for i, (label, per_depth) in enumerate(curves.items()):
         if len(per_depth) != len(depths):
             raise ValueError(f"curve {label!r} has {len(per_depth)} depths, expected {len(depths)}")
         runs = [list(seeds) for seeds in zip(*per_depth)]  # -> per-seed lists over depths
         _mean_and_band(ax, list(depths), runs, label, {"color": f"C{i}", "marker": "o"})
-    ax.set_xlabel("hidden layers")
-    ax.set_ylabel("dead units, all hidden layers (%)")
-    ax.set_ylim(-3, 103)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _label_dead_axes(ax, "hidden layers", "dead units, all hidden layers (%)", title)
     return fig
 
 
-EXPLORER_ACTIVATIONS = ("ReLU", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "SiLU")
+def _positive_exactly_for_positive_inputs(name):
+    """Whether activation `name` outputs > 0 exactly where its input is > 0 (ReLU and the members
+    that keep its sign; not Softplus, which is > 0 everywhere): for these, "never > 0" picks the
+    units that would be dead under ReLU (`never_positive_per_layer`)."""
+    x = torch.linspace(-4.0, 4.0, 81)
+    with torch.no_grad():
+        return torch.equal(get_activation(name)(x) > 0, x > 0)
+
+
+# the activations the explorer offers: those of `activations.ACTIVATIONS` that keep ReLU's sign
+EXPLORER_ACTIVATIONS = tuple(name for name in ACTIVATIONS if _positive_exactly_for_positive_inputs(name))
 
 
 NORMALIZATION_CHOICES = (("no normalization", None), ("batch norm", "batch"), ("layer norm", "layer"))
@@ -295,11 +288,12 @@ def build_deep_mlp(n_features, n_classes, depth, width, activation, normalizatio
     return make_mlp((n_features,) + (width,) * depth + (n_classes,), activation, normalization, residual, seed=seed)
 
 
-class ArchitectureExplorer(widgets.VBox):
+class ArchitectureExplorer(Explorer):
     """Pick an activation, a normalization, the residual block (none, x + ReLU(Wx) or the
     standard x + W2·ReLU(W1x)), the depth and the learning rate; the MLP (`width` units per
-    hidden layer) retrains for `steps` plain-SGD steps (batch 32, seed `seed`) and the figure shows, per layer, dead units (τ-dormant for signed
-    activations) and the gradient norm, at initialisation and after training.
+    hidden layer) retrains for `steps` plain-SGD steps (batch 32, seed `seed`) and the figure
+    shows, per layer, dead units (τ-dormant for signed activations) and the gradient norm, at
+    initialisation and after training.
 
     Dead units at initialisation are measured with the batch's own statistics
     (`dead_per_layer(..., batch_statistics=True)`), after training in eval mode.
@@ -325,53 +319,26 @@ class ArchitectureExplorer(widgets.VBox):
         if residual not in dict(RESIDUAL_CHOICES).values():
             raise ValueError(f"unknown residual {residual!r}; choose False, True (x + ReLU(Wx)) or 'standard'")
         self.data, self.width, self.steps, self.seed = data, width, steps, seed
-        self.activation = widgets.Dropdown(
-            options=list(EXPLORER_ACTIVATIONS), value=activation, description="activation"
-        )
-        self.normalization = widgets.Dropdown(
-            options=list(NORMALIZATION_CHOICES), value=normalization, description="normalization"
-        )
-        self.residual = widgets.Dropdown(options=list(RESIDUAL_CHOICES), value=residual, description="residual")
+        self.activation = Choice(list(EXPLORER_ACTIVATIONS), value=activation, description="activation")
+        self.normalization = Choice(list(NORMALIZATION_CHOICES), value=normalization, description="normalization")
+        self.residual = Choice(list(RESIDUAL_CHOICES), value=residual, description="residual")
         self.depth = widgets.IntSlider(value=depth, min=2, max=16, description="hidden layers", continuous_update=False)
-        self.lr = widgets.FloatLogSlider(
-            value=lr,
-            base=10,
-            min=-2.5,
-            max=0,
-            step=0.1,
-            description="lr",
-            continuous_update=False,
-            readout_format=".3g",
-        )
-        self.progress = widgets.IntProgress(value=0, min=0, max=steps, description="training")
-        self.summary = widgets.HTML()
-        self.image = widgets.Image(format="png")
-        self.last_update_ms = float("nan")
+        self.lr = learning_rate_slider(lr, (-2.5, 0))
         self.history = None
         self.measurements = {}
-        # A fixed layout: a constrained layout would draw the figure twice per update.
-        self._figure = Figure(figsize=(10, 3.6))
-        self._axes = self._figure.subplots(1, 2)
-        self._figure.subplots_adjust(left=0.06, right=0.99, bottom=0.14, top=0.8, wspace=0.22)
-        for control in (self.activation, self.normalization, self.residual, self.depth, self.lr):
-            control.observe(lambda change: self.retrain(), names="value")
-        super().__init__(
-            [
-                widgets.HBox([self.activation, self.normalization, self.residual]),
-                widgets.HBox([self.depth, self.lr, self.progress]),
-                self.summary,
-                self.image,
-            ]
+        Explorer.__init__(
+            self,
+            [[self.activation, self.normalization, self.residual], [self.depth, self.lr]],
+            figsize=(10, 3.6),
+            panels=2,
+            margins={"left": 0.06, "right": 0.99, "bottom": 0.14, "top": 0.8, "wspace": 0.22},
+            summary=True,
+            trains=True,
         )
-        self.retrain()
-
-    def _tick(self, step, model, optimizer):
-        if step % 10 == 0:
-            self.progress.value = step
 
     def retrain(self):
-        start = time.perf_counter()
         data = self.data
+        self.start_progress(self.steps)
         with torch_threads(1):  # tiny model: one thread is faster, and steadier on a busy machine
             model = build_deep_mlp(
                 data.n_features,
@@ -383,7 +350,6 @@ class ArchitectureExplorer(widgets.VBox):
                 self.residual.value,
                 self.seed,
             )
-            self.progress.value = 0
             before = {
                 "gradient": gradient_norms(model, data.X_train, data.y_train),
                 "dead": dead_per_layer(model, data.X_train, batch_statistics=True),
@@ -396,41 +362,33 @@ class ArchitectureExplorer(widgets.VBox):
                 batch_size=32,
                 seed=self.seed,
                 progress=False,
-                callbacks=[self._tick],
+                callbacks=[self.tick],
             )
-            self.progress.value = self.steps
             after = {
                 "gradient": gradient_norms(model, data.X_train, data.y_train),
                 "dead": dead_per_layer(model, data.X_train),
             }
         self.measurements = {"at initialisation": before, "after training": after}
-        self._draw()
-        self.last_update_ms = (time.perf_counter() - start) * 1000
 
-    def _draw(self):
-        for ax in self._axes:
-            ax.clear()
+    def draw(self):
         dead = {label: [m["dead"]] for label, m in self.measurements.items()}
         gradient = {label: [m["gradient"]] for label, m in self.measurements.items()}
-        plot_dead_per_layer(dead, ax=self._axes[0], styles=STYLES, title="Dead (τ-dormant if signed) units per layer")
-        plot_gradient_flow(gradient, ax=self._axes[1], styles=STYLES, title="Gradient norm per layer")
+        plot_dead_per_layer(dead, ax=self.axes[0], styles=STYLES, title="Dead (τ-dormant if signed) units per layer")
+        plot_gradient_flow(gradient, ax=self.axes[1], styles=STYLES, title="Gradient norm per layer")
         history, after = self.history, self.measurements["after training"]["dead"]
         if history.diverged:
             verdict = f"diverged at step {history.steps[-1]}"
         else:
             verdict = f"test accuracy {100 * history.final_test_accuracy:.1f}% after {history.steps[-1]} steps"
-        norm = dict((v, k) for k, v in NORMALIZATION_CHOICES)[self.normalization.value]
-        skips = dict((v, k) for k, v in RESIDUAL_CHOICES)[self.residual.value]
         setting = (
-            f"{self.activation.value}, {norm}, {skips}, "
+            f"{self.activation.value}, {self.normalization.label}, {self.residual.label}, "
             f"{self.depth.value} hidden layers of {self.width}, lr {self.lr.value:.3g}"
         )
-        self._figure.suptitle(f"{setting}: {verdict}", fontsize=10)
+        self.figure.suptitle(f"{setting}: {verdict}", fontsize=10)
         self.summary.value = (
             f"{setting}: <b>{verdict}</b>; after training {sum(after) / len(after):.0f}% of the hidden units are dead "
             "(τ-dormant for activations that can be negative)."
         )
-        self.image.value = figure_to_png(self._figure)
 
 
 def architecture_explorer(data, **kwargs):

@@ -1,41 +1,23 @@
-"""Notebook 08's helpers (capstone_diagnose_and_fix): see the sections below.
+"""Notebook 08 (capstone_diagnose_and_fix): diagnose a run whose units die, and fix it.
 
-From the former `capstone` module:
-
-The capstone's training setup (notebook 08): one configuration dict, checked, trained
-and measured the same way by the notebook and by the grader.
-
-A configuration names every knob of the run: the inputs, the network, the initialisation
-and the optimisation. `BROKEN_CONFIG` is the run the student must repair; `evaluate_config`
-trains any configuration over the given seeds and says, per seed, whether it meets the bar:
-every hidden layer at most `DEAD_LIMIT` dead on the training set and held-out accuracy at
-least `ACCURACY_BAR`, within `STEP_BUDGET` optimizer steps.
-
-Training follows the course's one rule for incomplete batches (`training.train`, drop_last):
-every optimizer step sees exactly `batch_size` examples, so an epoch of the digits' 1,347
-training images at batch 32 is 42 steps, and the step budget is counted with the same
-`training.steps_per_epoch`.
-
-The grader retrains a hand-in on FRESH_SEED_COUNT (40) fresh seeds and passes it when at least
-PASSES_NEEDED (35) of them meet the bar, so that the grade follows the configuration's pass
-rate, not the luck of a few seeds. A diagnosis is graded on the experiment log: each cause a
-student names needs a one-change experiment in it that backs it (`find_evidence`).
-
-From the former `capstone_explorer` module:
-
-The capstone's explorer (notebook 08): change the broken run's knobs, retrain, see the result.
+One configuration dict names every knob of the run (inputs, network, initialisation,
+optimisation); `BROKEN_CONFIG` is the run to repair. `check_config` validates one,
+`evaluate_config` trains it over seeds and says per seed whether it meets the bar: every
+hidden layer at most `DEAD_LIMIT` dead on the training set and held-out accuracy at least
+`ACCURACY_BAR`, within `STEP_BUDGET` optimizer steps (full batches only, counted with
+`training.steps_per_epoch`). `log_experiment` keeps your experiment log and `find_evidence`
+reads it: each cause you name needs a one-change experiment that backs it. The grader retrains
+your fix on `FRESH_SEED_COUNT` fresh seeds and passes it when at least `PASSES_NEEDED` meet
+the bar. `capstone_explorer` retrains the run with the knobs you change.
 """
 
 from dataclasses import dataclass
 from math import comb
-from matplotlib.figure import Figure
-import ipywidgets as widgets
-import time
 
 from ..activations import ACTIVATIONS
 from ..claims import compare
 from ..data import load_digits_split
-from ..figures import figure_to_png
+from ..figures import Choice, Explorer, axes_or_new, learning_rate_slider
 from ..initialization import INIT_SCHEMES
 from ..models import NORMALIZATIONS, make_mlp
 from ..monitor import scan
@@ -80,7 +62,7 @@ FRESH_SEED_COUNT = 40
 PASSES_NEEDED = 35
 
 
-TRAINING_EXAMPLES = 1347  # the digits' training split (load_digits_split, test_size 0.25); tests check it
+TRAINING_EXAMPLES = len(load_digits_split(seed=0).y_train)  # the digits' training split (1,347 images)
 
 
 CAUSES = (  # alphabetical: the order says nothing about which are real
@@ -175,7 +157,8 @@ def check_config(config):
     steps = c["epochs"] * steps_per_epoch(TRAINING_EXAMPLES, c["batch_size"])
     if steps > STEP_BUDGET:
         raise ValueError(
-            f"{c['epochs']} epochs at batch size {c['batch_size']} is {steps} optimizer steps; the budget is {STEP_BUDGET}"
+            f"{c['epochs']} epochs at batch size {c['batch_size']} is {steps} optimizer steps; "
+            f"the budget is {STEP_BUDGET}"
         )
     return c
 
@@ -197,12 +180,9 @@ class CapstoneRun:
         return not self.diverged and self.worst_dead <= DEAD_LIMIT and self.test_accuracy >= ACCURACY_BAR
 
 
-def _evaluate_one(config, seed, data=None, measure_init=True):
-    """Train `config` (checked) on one seed and measure it."""
-    if data is None:
-        data = load_digits_split(scaled=config["inputs"] == "scaled", seed=0)
-    c = config
-    model = make_mlp(
+def _build_model(c, data, seed):
+    """The network of configuration `c` (checked) for `data`, initialised with `seed`."""
+    return make_mlp(
         (data.n_features, *c["hidden"], data.n_classes),
         activation=c["activation"],
         normalization=c["normalization"],
@@ -211,8 +191,11 @@ def _evaluate_one(config, seed, data=None, measure_init=True):
         bias_init=c["bias_init"],
         seed=seed,
     )
-    at_init = [layer.dead_fraction for layer in scan(model, data.X_train).layers] if measure_init else None
-    history = train(
+
+
+def _train_model(c, model, data, seed, callbacks=()):
+    """Train `model` as configuration `c` (checked) says, minibatch order from `seed`; the History."""
+    return train(
         model,
         data,
         optimizer=c["optimizer"],
@@ -224,7 +207,17 @@ def _evaluate_one(config, seed, data=None, measure_init=True):
         batch_size=c["batch_size"],
         seed=seed,
         progress=False,
+        callbacks=list(callbacks),
     )
+
+
+def _evaluate_one(config, seed, data=None, measure_init=True):
+    """Train `config` (checked) on one seed and measure it."""
+    if data is None:
+        data = load_digits_split(scaled=config["inputs"] == "scaled", seed=0)
+    model = _build_model(config, data, seed)
+    at_init = [layer.dead_fraction for layer in scan(model, data.X_train).layers] if measure_init else None
+    history = _train_model(config, model, data, seed)
     report = scan(model, data.X_train)
     return CapstoneRun(
         seed, [layer.dead_fraction for layer in report.layers], history.final_test_accuracy, at_init, history.diverged
@@ -243,8 +236,9 @@ def evaluate_config(config, seeds=(0,), workers=1, measure_init=True):
 
     `workers` > 1 trains the seeds in that many processes at once (forked; each run is seeded
     on its own, so the runs are the same as in one process, only sooner: the grader's fresh
-    seeds take about 0.5 s each on one core, benchmarks/08_capstone_grading_time.py). `measure_init=False` skips the dead shares at
-    initialisation (`dead_at_init` is then None), which the grader does not need.
+    seeds take about 0.5 s each on one core, benchmarks/08_capstone_grading_time.py).
+    `measure_init=False` skips the dead shares at initialisation (`dead_at_init` is then None),
+    which the grader does not need.
     """
     c = check_config(config)
     seeds = list(seeds)
@@ -424,12 +418,7 @@ def find_evidence(log, cause):
 
 def plot_layer_dead(dead_fractions, limit=DEAD_LIMIT, ax=None, title=None):
     """Bar chart of dead % per hidden layer with the limit drawn; returns the figure."""
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
-    else:
-        fig = ax.figure
+    fig, ax = axes_or_new(ax, (6, 3.2))
     values = [100 * d for d in dead_fractions]
     colors = ["C3" if v > 100 * limit else "C2" for v in values]
     ax.bar([f"hidden {i + 1}" for i in range(len(values))], values, color=colors)
@@ -441,7 +430,7 @@ def plot_layer_dead(dead_fractions, limit=DEAD_LIMIT, ax=None, title=None):
     return fig
 
 
-class CapstoneExplorer(widgets.VBox):
+class CapstoneExplorer(Explorer):
     """Retrain the capstone run (seed 0) with the knobs below; red bars break the limit.
 
     To answer within 2 s it trains `epochs` epochs (default 10, half the graded run), so
@@ -453,19 +442,10 @@ class CapstoneExplorer(widgets.VBox):
     def __init__(self, config=None, seed=0, epochs=10):
         config = check_config({**(config or BROKEN_CONFIG), "epochs": epochs})
         self.seed, self.base = seed, config
-        self.inputs = widgets.Dropdown(options=["raw", "scaled"], value=config["inputs"], description="inputs")
-        self.lr = widgets.FloatLogSlider(
-            value=config["lr"],
-            base=10,
-            min=-3,
-            max=0,
-            step=0.1,
-            description="lr",
-            continuous_update=False,
-            readout_format=".3g",
-        )
-        self.bias = widgets.Dropdown(
-            options=[
+        self.inputs = Choice(["raw", "scaled"], value=config["inputs"], description="inputs")
+        self.lr = learning_rate_slider(config["lr"], (-3, 0))
+        self.bias = Choice(
+            [
                 ("init's own", None),
                 ("-0.3", -0.3),
                 ("0", 0.0),
@@ -477,30 +457,22 @@ class CapstoneExplorer(widgets.VBox):
             value=config["bias_init"],
             description="bias init",
         )
-        self.momentum = widgets.Dropdown(options=[0.0, 0.5, 0.7, 0.9], value=config["momentum"], description="momentum")
-        self.init = widgets.Dropdown(
-            options=["default", "he_normal", "xavier_normal"], value=config["init"], description="init"
-        )
-        self.normalization = widgets.Dropdown(
-            options=[("none", None), ("batch", "batch"), ("layer", "layer")],
+        self.momentum = Choice([0.0, 0.5, 0.7, 0.9], value=config["momentum"], description="momentum")
+        self.init = Choice(["default", "he_normal", "xavier_normal"], value=config["init"], description="init")
+        self.normalization = Choice(
+            [("none", None), ("batch", "batch"), ("layer", "layer")],
             value=config["normalization"],
-            description="norm",
+            description="normalization",
         )
-        self.progress = widgets.IntProgress(min=0, max=1, description="training")
-        self.image = widgets.Image(format="png")
-        self.last_update_ms = float("nan")
         self.history = None
-        self._figure = Figure(figsize=(7, 3.2))
-        self._ax = self._figure.subplots()
-        self._figure.subplots_adjust(left=0.1, right=0.98, bottom=0.12, top=0.87)
         self._data = {kind: load_digits_split(scaled=kind == "scaled", seed=0) for kind in ("raw", "scaled")}
-        controls = [self.inputs, self.lr, self.momentum, self.bias, self.init, self.normalization]
-        for control in controls:
-            control.observe(lambda change: self.retrain(), names="value")
-        widgets.VBox.__init__(
-            self, [widgets.HBox(controls[:3]), widgets.HBox(controls[3:] + [self.progress]), self.image]
+        Explorer.__init__(  # not super(): this module is reloaded (see LogRow)
+            self,
+            [[self.inputs, self.lr, self.momentum], [self.bias, self.init, self.normalization]],
+            figsize=(7, 3.2),
+            margins={"left": 0.1, "right": 0.98, "bottom": 0.12, "top": 0.87},
+            trains=True,
         )
-        self.retrain()
 
     @property
     def config(self):
@@ -517,52 +489,23 @@ class CapstoneExplorer(widgets.VBox):
         )
 
     def retrain(self):
-        start = time.perf_counter()
         c, data = self.config, self._data[self.inputs.value]
-        model = make_mlp(
-            (data.n_features, *c["hidden"], data.n_classes),
-            activation=c["activation"],
-            normalization=c["normalization"],
-            residual=c["residual"],
-            init=c["init"],
-            bias_init=c["bias_init"],
-            seed=self.seed,
-        )
-        steps = c["epochs"] * steps_per_epoch(len(data.y_train), c["batch_size"])
-        self.progress.max, self.progress.value = steps, 0
-        tick = lambda step, m, o: setattr(self.progress, "value", step) if step % 20 == 0 else None  # noqa: E731
-        history = train(
-            model,
-            data,
-            optimizer=c["optimizer"],
-            lr=c["lr"],
-            momentum=c["momentum"],
-            warmup_steps=c["warmup_steps"],
-            clip_grad_norm=c["clip_grad_norm"],
-            epochs=c["epochs"],
-            batch_size=c["batch_size"],
-            seed=self.seed,
-            progress=False,
-            callbacks=[tick],
-        )
-        self.progress.value = steps
-        self.history = history
-        dead = [layer.dead_fraction for layer in scan(model, data.X_train).layers]
-        verdict = (
-            "meets the bar" if max(dead) <= DEAD_LIMIT and history.final_test_accuracy >= ACCURACY_BAR else "not yet"
-        )
+        model = _build_model(c, data, self.seed)
+        self.start_progress(c["epochs"] * steps_per_epoch(len(data.y_train), c["batch_size"]))
+        self.history = _train_model(c, model, data, self.seed, callbacks=[self.tick])
+        self.dead = [layer.dead_fraction for layer in scan(model, data.X_train).layers]
+
+    def draw(self):
+        history, dead, epochs = self.history, self.dead, self.base["epochs"]
+        passed = max(dead) <= DEAD_LIMIT and history.final_test_accuracy >= ACCURACY_BAR
+        verdict = "meets the bar" if passed else "not yet"
         if history.diverged:  # the weights are inf/nan: the bars below mean nothing
             verdict = f"the loss diverged at step {len(history.steps)}"
-        self._ax.clear()
-        plot_layer_dead(
-            dead,
-            ax=self._ax,
-            title=f"seed {self.seed}, {c['epochs']} epochs: test accuracy {100 * history.final_test_accuracy:.1f}% — {verdict}",
-        )
-        self.image.value = figure_to_png(self._figure)
-        self.last_update_ms = (time.perf_counter() - start) * 1000
+        accuracy = f"test accuracy {100 * history.final_test_accuracy:.1f}%"
+        plot_layer_dead(dead, ax=self.ax, title=f"seed {self.seed}, {epochs} epochs: {accuracy} — {verdict}")
 
 
-def capstone_explorer(config=None, seed=0, epochs=10):
-    """Build the explorer of notebook 08 (see `CapstoneExplorer`)."""
-    return CapstoneExplorer(config, seed, epochs)
+def capstone_explorer(*args, **kwargs):
+    """Build the explorer of notebook 08: `CapstoneExplorer`, whose arguments (and their
+    defaults) it takes."""
+    return CapstoneExplorer(*args, **kwargs)

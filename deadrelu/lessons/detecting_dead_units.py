@@ -1,25 +1,18 @@
-"""Notebook 03's helpers (detecting_dead_units): see the sections below.
+"""Notebook 03 (detecting_dead_units): which units of a layer are dead or τ-dormant.
 
-From the former `monitor_dashboard` module:
-
-The monitor dashboard of notebook 03_detecting_dead_units: which units of a layer are
-dead or τ-dormant.
-
-`plot_dormant_scores` draws one layer's ReDo scores (one bar per unit) with the τ line and
-the dead units marked; `MonitorDashboard` is a thin ipywidgets wrapper over it: pick what the
-model was measured on, the layer, τ and the order of the units. The scores and firing rates
-come from a `monitor.Report`; changing τ only moves the threshold, nothing is re-measured.
+`unit_states` sorts a layer's units into dead, τ-dormant and active; `plot_dormant_scores`
+draws its ReDo scores, one bar per unit, with the threshold τ; `monitor_dashboard` wraps
+them in the notebook's dashboard: pick what the model was measured on, the layer, τ and the
+order of the units. Scores and firing rates come from a `monitor.Report`: moving τ only
+moves the threshold, nothing is measured again.
 """
 
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from torch import nn
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import numpy as np
-import time
 
-from ..figures import figure_to_png
+from ..figures import Choice, Explorer, axes_or_new
 from ..monitor import Report, check_tau, scan
 
 
@@ -37,10 +30,7 @@ def unit_states(layer, tau):
     """
     tau = check_tau(tau)
     scores = layer.dormant_score
-    if layer.dead_criterion == "never > 0":
-        dead = layer.firing_rate == 0
-    else:
-        dead = scores <= tau
+    dead = layer.dead_mask_at(tau)
     dormant = (scores <= tau) & ~dead
     return ["dead" if d else "dormant" if m else "active" for d, m in zip(dead.tolist(), dormant.tolist())]
 
@@ -56,10 +46,7 @@ def plot_dormant_scores(layer, tau=None, sort=True, ax=None, label=None, legend=
     out the colour key (the dashboard shows it as text, which redraws faster).
     """
     tau = layer.tau if tau is None else check_tau(tau)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(8, 3.4), layout="constrained")
-    else:
-        fig = ax.figure
+    fig, ax = axes_or_new(ax, (8, 3.4))
     states = unit_states(layer, tau)
     scores = layer.dormant_score.numpy()
     order = np.argsort(-scores, kind="stable") if sort else np.arange(len(scores))
@@ -80,7 +67,7 @@ def plot_dormant_scores(layer, tau=None, sort=True, ax=None, label=None, legend=
     ax.set_xlim(-1, len(scores))
     ax.locator_params(axis="x", nbins=5, integer=True)  # fewer tick labels: faster redraws in the dashboard
     counts = {state: states.count(state) for state in COLORS}
-    dead_label = "dead (never > 0)" if layer.dead_criterion == "never > 0" else "dead (τ-dormant, signed activation)"
+    dead_label = "dead (never > 0)" if layer.never_negative else "dead (τ-dormant, signed activation)"
     handles = [
         Line2D([], [], color=COLORS["dead"], lw=4, label=f"{dead_label}: {counts['dead']}"),
         Line2D([], [], color=COLORS["dormant"], lw=4, label=f"τ-dormant, not dead: {counts['dormant']}"),
@@ -119,7 +106,7 @@ def _as_reports(source, data, tau):
     )
 
 
-class MonitorDashboard(widgets.VBox):
+class MonitorDashboard(Explorer):
     """Pick what the model was measured on, a layer and τ; see which units are dead or dormant.
 
     Controls: `source` (dropdown of the reports given), `layer` (dropdown), `tau` (slider) and
@@ -139,9 +126,9 @@ class MonitorDashboard(widgets.VBox):
             raise ValueError(f"no layer {layer!r}; layers: {names}")
         # hidden layers numbered by position, as in the course's tables: "hidden 2 ('3')"
         self._labels = {name: f"hidden {i} ('{name}')" for i, name in enumerate(names, start=1)}
-        self.source = widgets.Dropdown(options=list(self.reports), description="measured on")
+        self.source = Choice(list(self.reports), description="measured on")
         self.source.layout.display = None if len(self.reports) > 1 else "none"
-        self.layer = widgets.Dropdown(options=[(self._labels[n], n) for n in names], value=layer, description="layer")
+        self.layer = Choice([(self._labels[n], n) for n in names], value=layer, description="layer")
         self.tau = widgets.FloatSlider(
             value=check_tau(tau),
             min=0.0,
@@ -152,9 +139,6 @@ class MonitorDashboard(widgets.VBox):
             continuous_update=True,
         )
         self.sort = widgets.Checkbox(value=True, description="sort units by score", indent=False)
-        self.summary = widgets.HTML()
-        self.image = widgets.Image(format="png")
-        self.last_update_ms = float("nan")
         self._key = (
             " ".join(
                 f"<span style='color:{COLORS[state]}'>&#9632;</span> {text}"
@@ -166,33 +150,24 @@ class MonitorDashboard(widgets.VBox):
             )
             + " &nbsp;- - - τ"
         )
-        # A fixed layout: a constrained layout would draw the figure twice per update.
-        self._figure = Figure(figsize=(8, 3.4))
-        self._ax = self._figure.subplots()
-        self._figure.subplots_adjust(left=0.08, right=0.99, bottom=0.14, top=0.9)
-        for control in (self.source, self.layer, self.tau, self.sort):
-            control.observe(self._on_change, names="value")
-        super().__init__(
-            [widgets.HBox([self.source, self.layer]), widgets.HBox([self.tau, self.sort]), self.summary, self.image]
+        Explorer.__init__(
+            self,
+            [[self.source, self.layer], [self.tau, self.sort]],
+            figsize=(8, 3.4),
+            margins={"left": 0.08, "right": 0.99, "bottom": 0.14, "top": 0.9},
+            summary=True,
         )
-        self.redraw()
-
-    def _on_change(self, change):
-        self.redraw()
 
     @property
     def current_layer(self):
         """The `LayerStats` on show."""
         return self.reports[self.source.value][self.layer.value]
 
-    def redraw(self):
-        start = time.perf_counter()
+    def draw(self):
         layer, tau = self.current_layer, self.tau.value
-        self._ax.clear()
         plot_dormant_scores(
-            layer, tau=tau, sort=self.sort.value, ax=self._ax, label=self._labels[layer.name].capitalize(), legend=False
+            layer, tau=tau, sort=self.sort.value, ax=self.ax, label=self._labels[layer.name].capitalize(), legend=False
         )
-        self.image.value = figure_to_png(self._figure)
         states = unit_states(layer, tau)
         dead = [i for i, s in enumerate(states) if s == "dead"]
         dormant = [i for i, s in enumerate(states) if s == "dormant"]
@@ -207,7 +182,6 @@ class MonitorDashboard(widgets.VBox):
             f"<br>Dead units: {shown or 'none'}"
             f"<br>{self._key}"
         )
-        self.last_update_ms = (time.perf_counter() - start) * 1000
 
 
 def monitor_dashboard(source, data=None, tau=0.1, layer=None):

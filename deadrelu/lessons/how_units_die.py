@@ -1,23 +1,19 @@
-"""Notebook 02's helpers (how_units_die): see the sections below.
+"""Notebook 02 (how_units_die): the ways a ReLU unit dies, measured.
 
-From the former `born_dead` module:
-
-Born dead: how often is a freshly initialised deep, narrow ReLU net dead? (notebook 02)
-
-Lu, Shin, Su & Karniadakis 2019 ("Dying ReLU and Initialization") show that with a
-symmetric weight distribution, deep narrow ReLU nets are dead at initialisation with a
-probability that tends to 1 as depth grows. This module measures it by Monte Carlo.
+Born dead: `born_dead_probability` and `born_dead_share` give, exactly and by Monte Carlo, how
+often a deep, narrow ReLU net with symmetric weights is dead at initialisation (Lu, Shin, Su &
+Karniadakis 2019, "Dying ReLU and Initialization"). `plot_sweep` draws dead units and accuracy
+against a swept setting over seeds; `learning_rate_explorer` retrains a small MLP at the
+learning rate you pick and shows its units dying (notebook 04 adds the optimizer and clipping).
 """
 
-from matplotlib.figure import Figure
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
-import time
 import torch
 
-from ..figures import figure_to_png
+from ..figures import Choice, Explorer, axes_or_new, learning_rate_slider
 from ..tracking import DeadUnitTracker
 from ..tracking_plots import plot_dead_over_steps
+from ..training import steps_per_epoch
 
 
 def born_dead_probability(width, depth):
@@ -59,6 +55,13 @@ def born_dead_share(
     return dead.float().mean().item()
 
 
+def _mean_with_spread(ax, values, results, measure, **style):
+    """An error bar per value: the mean ± std over its runs of `measure(run)` (no bar for one run)."""
+    measured = torch.tensor([[measure(run) for run in runs] for runs in results], dtype=torch.float64)
+    spread = measured.std(dim=1) if measured.shape[1] > 1 else torch.zeros(len(values))
+    ax.errorbar(values, measured.mean(dim=1), yerr=spread, capsize=3, **style)
+
+
 def plot_sweep(values, results, xlabel="learning rate", ax=None, log_x=True, network_widths=None):
     """Dead % per layer (mean ± std over seeds, left axis) and test accuracy (right axis)
     against the swept setting. `results[i]` is the list of `experiments.RunResult` of
@@ -68,50 +71,35 @@ def plot_sweep(values, results, xlabel="learning rate", ax=None, log_x=True, net
     """
     if len(values) != len(results) or not results:
         raise ValueError(f"need one list of runs per value: got {len(values)} values and {len(results)} lists")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 3.8), layout="constrained")
-    else:
-        fig = ax.figure
+    fig, ax = axes_or_new(ax, (7, 3.8))
     for i in range(len(results[0][0].layers)):
-        dead = torch.tensor([[100 * r.dead_fraction[i] for r in runs] for runs in results])
-        spread = dead.std(dim=1) if dead.shape[1] > 1 else torch.zeros(len(values))
-        ax.errorbar(values, dead.mean(dim=1), yerr=spread, marker="o", capsize=3, label=f"dead %, hidden {i + 1}")
+        _mean_with_spread(
+            ax, values, results, lambda r: 100 * r.dead_fraction[i], marker="o", label=f"dead %, hidden {i + 1}"
+        )
     if network_widths is not None:
         widths = [int(n) for n in network_widths]
         if len(widths) != len(results[0][0].layers):
             raise ValueError(f"network_widths gives {len(widths)} widths for {len(results[0][0].layers)} hidden layers")
-        dead = torch.tensor(
-            [
-                [100 * sum(f * n for f, n in zip(r.dead_fraction, widths)) / sum(widths) for r in runs]
-                for runs in results
-            ]
-        )
-        spread = dead.std(dim=1) if dead.shape[1] > 1 else torch.zeros(len(values))
-        ax.errorbar(
-            values,
-            dead.mean(dim=1),
-            yerr=spread,
-            marker="D",
-            ls=":",
-            color="0.3",
-            capsize=3,
-            label="dead %, all hidden units",
+
+        def all_hidden(run):
+            return 100 * sum(f * n for f, n in zip(run.dead_fraction, widths)) / sum(widths)
+
+        _mean_with_spread(
+            ax, values, results, all_hidden, marker="D", ls=":", color="0.3", label="dead %, all hidden units"
         )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("dead units on the training set (%)")
     ax.set_ylim(-3, 103)
     ax.grid(alpha=0.3)
     accuracy_ax = ax.twinx()
-    accuracy = torch.tensor([[100 * r.test_accuracy for r in runs] for runs in results])
-    spread = accuracy.std(dim=1) if accuracy.shape[1] > 1 else torch.zeros(len(values))
-    accuracy_ax.errorbar(
+    _mean_with_spread(
+        accuracy_ax,
         values,
-        accuracy.mean(dim=1),
-        yerr=spread,
+        results,
+        lambda r: 100 * r.test_accuracy,
         color="black",
         ls="--",
         marker="s",
-        capsize=3,
         label="test accuracy %",
     )
     accuracy_ax.set_ylabel("test accuracy (%)")
@@ -124,7 +112,7 @@ def plot_sweep(values, results, xlabel="learning rate", ax=None, log_x=True, net
     return fig
 
 
-class LearningRateExplorer(widgets.VBox):
+class LearningRateExplorer(Explorer):
     """Retrain a small MLP at the chosen learning rate and seed; watch its units die (notebook 02).
 
     Releasing a slider retrains from scratch (`epochs` epochs, a progress bar shows the
@@ -159,25 +147,15 @@ class LearningRateExplorer(widgets.VBox):
 
         self._train, self.data, self.epochs, self.batch_size, self.every = train, data, epochs, batch_size, every
         self.build_model = build_model or (lambda s: make_mlp((data.n_features, 128, 128, data.n_classes), seed=s))
-        self.lr = widgets.FloatLogSlider(
-            value=lr,
-            base=10,
-            min=lr_exponents[0],
-            max=lr_exponents[1],
-            step=0.05,
-            description="lr",
-            continuous_update=False,
-            readout_format=".3g",
-        )
+        self.lr = learning_rate_slider(lr, lr_exponents, step=0.05)
         self.seed = widgets.IntSlider(value=seed, min=0, max=9, description="seed", continuous_update=False)
-        self.optimizer = widgets.Dropdown(options=list(optimizers or ["sgd"]), description="optimizer")
-        self.clip = widgets.Dropdown(
-            options=[("off", None)] + [(f"{c:g}", c) for c in (clip_values or []) if c is not None],
-            description="clip norm",
+        self.optimizer = Choice(list(optimizers or ["sgd"]), description="optimizer")
+        self.clip = Choice(
+            [("off", None)] + [(f"{c:g}", c) for c in (clip_values or []) if c is not None], description="clip norm"
         )
-        leftover = len(data.y_train) % batch_size
+        self.leftover = len(data.y_train) % batch_size  # the short last batch's examples
         self.short_batch = widgets.Checkbox(
-            value=bool(short_batch), description=f"keep the short last batch ({leftover} examples)", indent=False
+            value=bool(short_batch), description=f"keep the short last batch ({self.leftover} examples)", indent=False
         )
         controls = [self.lr, self.seed]
         if optimizers:
@@ -186,36 +164,29 @@ class LearningRateExplorer(widgets.VBox):
             controls.append(self.clip)
         if short_batch is not None:
             controls.append(self.short_batch)
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="training")
-        self.image = widgets.Image(format="png")
-        self.last_update_ms = float("nan")
         self.history = None
-        self._figure = Figure(figsize=(7.5, 3.3))
-        self._ax = self._figure.subplots()
-        self._figure.subplots_adjust(left=0.09, right=0.98, bottom=0.15, top=0.88)
-        for control in controls:
-            control.observe(lambda change: self.retrain(), names="value")
-        super().__init__([widgets.HBox(controls), self.progress, self.image])
-        self.retrain()
-
-    def _tick(self, step, model, optimizer):
-        if step % 10 == 0:
-            self.progress.value = step
+        Explorer.__init__(
+            self,
+            [controls],
+            figsize=(7.5, 3.3),
+            margins={"left": 0.09, "right": 0.98, "bottom": 0.15, "top": 0.88},
+            trains=True,
+        )
 
     @property
     def drop_last(self):
         """False when the short last batch is kept (the checkbox), else True."""
         return not self.short_batch.value
 
-    def retrain(self):
-        from ..training import steps_per_epoch
+    @property
+    def epoch_steps(self):
+        """Optimizer steps per epoch of the current setting (`training.steps_per_epoch`)."""
+        return steps_per_epoch(len(self.data.y_train), self.batch_size, self.drop_last)
 
-        start = time.perf_counter()
+    def retrain(self):
         model = self.build_model(self.seed.value)
         tracker = DeadUnitTracker(model, every=self.every, probe=self.data.X_train)  # dead on the whole training set
-        epoch_steps = steps_per_epoch(len(self.data.y_train), self.batch_size, self.drop_last)
-        steps = self.epochs * epoch_steps
-        self.progress.max, self.progress.value = steps, 0
+        self.start_progress(self.epochs * self.epoch_steps)
         self.history = self._train(
             model,
             self.data,
@@ -225,29 +196,25 @@ class LearningRateExplorer(widgets.VBox):
             tracker=tracker,
             seed=self.seed.value,
             progress=False,
-            callbacks=[self._tick],
+            callbacks=[self.tick],
             optimizer=self.optimizer.value,
             clip_grad_norm=self.clip.value,
             drop_last=self.drop_last,
         )
-        self.progress.value = steps
-        self._ax.clear()
-        leftover = len(self.data.y_train) % self.batch_size
-        epoch_label = (
-            f"end of an epoch (a {leftover}-example step)" if not self.drop_last and leftover else "end of an epoch"
-        )
-        plot_dead_over_steps(self.history, ax=self._ax, epoch_steps=epoch_steps, epoch_label=epoch_label)
+
+    def draw(self):
+        short_step = not self.drop_last and self.leftover
+        epoch_label = f"end of an epoch (a {self.leftover}-example step)" if short_step else "end of an epoch"
+        plot_dead_over_steps(self.history, ax=self.ax, epoch_steps=self.epoch_steps, epoch_label=epoch_label)
         verdict = (
             "diverged" if self.history.diverged else f"test accuracy {100 * self.history.final_test_accuracy:.1f}%"
         )
         clip = "" if self.clip.value is None else f", clip {self.clip.value:g}"
-        batches = ", short batch kept" if not self.drop_last and leftover else ""
-        self._ax.set_title(
+        batches = ", short batch kept" if short_step else ""
+        self.ax.set_title(
             f"{self.optimizer.value}, lr = {self.lr.value:.3g}{clip}{batches}, seed {self.seed.value}: {verdict}",
             fontsize=10,
         )
-        self.image.value = figure_to_png(self._figure)
-        self.last_update_ms = (time.perf_counter() - start) * 1000
 
 
 def learning_rate_explorer(data, **kwargs):

@@ -1,38 +1,21 @@
-"""Notebook 05's helpers (initialization): see the sections below.
+"""Notebook 05 (initialization): the signal through a deep ReLU net at initialisation.
 
-From the former `init_plots` module:
-
-The signal through a deep ReLU net at initialisation, and its plots (notebook 05_initialization).
-
-`depth_profile` builds a plain ReLU MLP with one of the init schemes of
-`initialization.INIT_SCHEMES`, pushes random zero-mean inputs through it and records, per
-hidden layer, the std of the pre-activations (the quantity He et al. 2015 keep constant)
-and the share of units that are dead at initialisation (ReLU output 0 for every input, the
-course's definition in `monitor`). The plots take `ax=None` / `axes=None` and return the
-figure; `init_explorer` wraps them.
-`predicted_std` is the variance arithmetic of the notebook's section 2, and `prediction_table`
-sets a student's predictions (Exercise 1) beside the measurement.
-
-From the former `init_explorer` module:
-
-Explorer of notebook 05_initialization: init scheme x depth -> signal scale and dead units at init.
-
-A thin ipywidgets wrapper over `init_plots.depth_profile` and `init_plots.plot_depth_profiles`,
-drawn like the other explorers (`widgets.py`): one matplotlib Figure that pyplot does not
-know about, with a fixed layout, shown as a PNG in an `ipywidgets.Image`.
+`depth_profile` builds a plain ReLU MLP with one of `initialization.INIT_SCHEMES`, pushes
+random zero-mean inputs through it and records, per hidden layer, the std of the
+pre-activations (what He et al. 2015 keep constant) and the share of units dead at
+initialisation; `plot_depth_profiles` draws them. `predicted_std` is the variance arithmetic
+of section 2 and `prediction_table` sets your predictions (Exercise 1) beside the
+measurement. `init_explorer` lets you pick the scheme, depth, width and biases.
 """
 
 from dataclasses import dataclass
-from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, NullLocator
 from torch import nn
 import ipywidgets as widgets
 import math
-import matplotlib.pyplot as plt
-import time
 import torch
 
-from ..figures import figure_to_png
+from ..figures import Choice, Explorer, panels_or_new
 from ..initialization import INIT_SCHEMES
 from ..models import make_mlp
 from ..training import torch_threads
@@ -104,14 +87,6 @@ def depth_profile(scheme="he_normal", depth=30, width=128, n_inputs=256, bias=No
     return DepthProfile(scheme, width, bias, n_inputs, seed, x.std().item(), stds, dead)
 
 
-def _two_panels(axes, figsize=(10, 3.6)):
-    if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=figsize, layout="constrained")
-    elif len(axes) != 2:
-        raise ValueError(f"axes must be a pair (std, dead %), got {len(axes)} axes")
-    return axes[0].figure, axes
-
-
 def plot_depth_profiles(profiles, predicted=None, axes=None):
     """Left: pre-activation std per hidden layer (log scale); right: dead % at init per layer.
 
@@ -122,7 +97,7 @@ def plot_depth_profiles(profiles, predicted=None, axes=None):
     profiles = [profiles] if isinstance(profiles, DepthProfile) else list(profiles)
     if not profiles:
         raise ValueError("profiles is empty: give at least one DepthProfile")
-    fig, (ax_std, ax_dead) = _two_panels(axes)
+    fig, (ax_std, ax_dead) = panels_or_new(axes, 2, (10, 3.6), "(std, dead %)")
     colours = {}
     for i, profile in enumerate(profiles):
         layers = range(1, profile.depth + 1)
@@ -185,11 +160,12 @@ def prediction_table(predicted_log10, most_dead, profiles, c_of):
 
     rows = []
     for scheme, profile in profiles.items():
+        predicted = predicted_std(c_of[scheme], profile.depth, profile.input_std)
         rows.append(
             {
                 "scheme (zero biases)": scheme,
                 f"your log10 std, layer {profile.depth}": yours(scheme),
-                "variance arithmetic": f"{math.log10(predicted_std(c_of[scheme], profile.depth, profile.input_std)):+.1f}",
+                "variance arithmetic": f"{math.log10(predicted):+.1f}",
                 "measured": f"{math.log10(profile.std[-1]):+.1f}",
             }
         )
@@ -212,9 +188,9 @@ WIDTHS = (4, 8, 16, 32, 64, 128)  # wider nets take longer to measure than an up
 MAX_DEPTH = 50
 
 
-class InitExplorer(widgets.VBox):
+class InitExplorer(Explorer):
     """Pick an init scheme, a depth, a width and the biases; see, per hidden layer, the std of
-    the pre-activations (log scale) and the share of units dead at init, on 256 random
+    the pre-activations (log scale) and the share of units dead at init, on `n_inputs` random
     zero-mean inputs.
 
     The net of the deepest setting is measured once per (scheme, width, bias) and cached:
@@ -222,6 +198,8 @@ class InitExplorer(widgets.VBox):
     (`DepthProfile.truncated`), so moving the depth slider only redraws.
     `last_update_ms` holds how long the last update took.
     """
+
+    keep_ticks = True  # redraws are a third faster; plot_depth_profiles sets its own limits
 
     def __init__(self, scheme="default", depth=30, width=128, bias=None, seed=0, n_inputs=256):
         if scheme not in INIT_SCHEMES:
@@ -231,23 +209,19 @@ class InitExplorer(widgets.VBox):
         if bias not in BIASES.values():
             raise ValueError(f"bias must be one of {list(BIASES.values())}, got {bias!r}")
         self.seed, self.n_inputs = seed, n_inputs
-        self.scheme = widgets.Dropdown(options=list(INIT_SCHEMES), value=scheme, description="init")
+        self.scheme = Choice(list(INIT_SCHEMES), value=scheme, description="init")
         self.depth = widgets.IntSlider(value=depth, min=1, max=MAX_DEPTH, description="depth")
         self.width = widgets.SelectionSlider(options=list(WIDTHS), value=width, description="width")
-        self.bias = widgets.Dropdown(options=list(BIASES.items()), value=bias, description="biases")
-        self.summary = widgets.HTML()
-        self.image = widgets.Image(format="png")
-        self.last_update_ms = float("nan")
+        self.bias = Choice(list(BIASES.items()), value=bias, description="biases")
         self._profiles = {}
-        self._figure = Figure(figsize=(10, 3.5))  # a fixed layout: constrained layout draws twice
-        self._axes = self._figure.subplots(1, 2)
-        self._figure.subplots_adjust(left=0.075, right=0.99, bottom=0.15, top=0.9, wspace=0.25)
-        for control in (self.scheme, self.depth, self.width, self.bias):
-            control.observe(lambda change: self.redraw(), names="value")
-        super().__init__(
-            [widgets.HBox([self.scheme, self.depth]), widgets.HBox([self.width, self.bias]), self.summary, self.image]
+        Explorer.__init__(
+            self,
+            [[self.scheme, self.depth], [self.width, self.bias]],
+            figsize=(10, 3.5),
+            panels=2,
+            margins={"left": 0.075, "right": 0.99, "bottom": 0.15, "top": 0.9, "wspace": 0.25},
+            summary=True,
         )
-        self.redraw()
 
     def profile(self):
         """The `DepthProfile` of the current setting (measured at MAX_DEPTH once, then cut)."""
@@ -258,14 +232,10 @@ class InitExplorer(widgets.VBox):
             )
         return self._profiles[key].truncated(self.depth.value)
 
-    def redraw(self):
-        start = time.perf_counter()
+    def draw(self):
         profile = self.profile()
-        for ax in self._axes:
-            _remove_data(ax)
-        plot_depth_profiles(profile, axes=self._axes)
-        self._axes[0].set_title(f"{profile.label}, width {profile.width}: pre-activation std")
-        self.image.value = figure_to_png(self._figure)
+        plot_depth_profiles(profile, axes=self.axes)
+        self.axes[0].set_title(f"{profile.label}, width {profile.width}: pre-activation std")
         ratio = profile.ratio_per_layer()
         ratio_text = f"{ratio:.3f}" if ratio == ratio else "n/a"
         all_dead = sum(d == 1.0 for d in profile.dead_fraction)
@@ -274,20 +244,9 @@ class InitExplorer(widgets.VBox):
             f"{100 * profile.dead_fraction[-1]:.0f}% of its units dead at init. "
             f"Mean std ratio per layer: <b>{ratio_text}</b>. Layers with every unit dead: {all_dead}."
         )
-        self.last_update_ms = (time.perf_counter() - start) * 1000
 
 
-def _remove_data(ax):
-    """Remove what a plot drew, but keep the axes' tick objects: `ax.clear()` would throw them
-    away, and building them again costs about a third of an update."""
-    for artist in [*ax.lines, *ax.collections, *ax.texts]:
-        artist.remove()
-    if ax.get_legend() is not None:
-        ax.get_legend().remove()
-    ax.relim()  # forget the removed lines' data limits, so that the new plot sets its own view
-    ax.autoscale()
-
-
-def init_explorer(scheme="default", depth=30, width=128, bias=None, seed=0):
-    """Build the initialisation explorer of notebook 05 (see `InitExplorer`)."""
-    return InitExplorer(scheme, depth, width, bias, seed)
+def init_explorer(*args, **kwargs):
+    """Build the initialisation explorer of notebook 05: `InitExplorer`, whose arguments (and
+    their defaults) it takes."""
+    return InitExplorer(*args, **kwargs)

@@ -1,36 +1,20 @@
-"""Notebook 09's helpers (interview_prep): see the sections below.
+"""Notebook 09 (interview_prep): a self-check quiz and the triage of unknown runs.
 
-From the former `quiz` module:
+`Quiz` asks multiple-choice questions, each with a Check button that says whether the choice
+is right and why; it is not graded, and its state (`results`, `score`) lives in the widget.
+`triage_runs` trains every scenario over the seeds and keeps only what a practitioner's
+monitoring would show of a run (`TriageRun`: the architecture, the input statistics, biases
+and gradient norms at initialisation, dead and τ-dormant shares every 30 steps, losses,
+gradient norms, update ratios and held-out accuracy), never how it was configured;
+`overview_table`, `layer_table` and `plot_dashboard` lay them out. Every run: SGD, full
+batches of 32, 300 steps, on the digits split of seed 0; the seed sets the initialisation
+and the batch order.
 
-A self-check quiz widget: multiple-choice questions, each with a Check button that says
-whether the choice is right and explains why (notebook 09_interview_prep).
-
-Not graded: the state (`results`, `score`) lives in the widget so that tests can drive it
-in a kernel, and nothing is recorded anywhere else.
-
-From the former `triage_scenarios` module:
-
-The training runs of notebook 09's triage, and the dashboard that shows them.
-
-The notebook shows what a practitioner's monitoring shows of a run, never how the run was
-configured: `triage_runs()` trains every scenario over the seeds and returns, per run, a
-`TriageRun` that holds only the measurements — the architecture (units per hidden layer;
-an engineer knows it), the statistics of the input features, the mean bias and the gradient
-norm of each layer at initialisation, the dead and τ-dormant shares of each hidden layer
-on the training inputs at step 0 and every 30 steps, the training loss and the global
-gradient norm of every step, the update-to-weight ratio of every weight matrix at every
-step, and the held-out accuracy. `overview_table`, `layer_table` and `plot_dashboard` lay
-them out.
-
-The configurations live in `_CONFIGURATIONS` below, under names that say nothing about the
-letters; `_LETTERS` fixes which letter each gets, in an order that follows no list of the
-course (not the check's CAUSES, not the order in which the course teaches the causes).
-Several scenarios may share a cause, and not every listed cause occurs, so no answer
-follows from the others by elimination. Which evidence decides each scenario is written
-next to the answer key, in the hidden tests of solutions/09_interview_prep.
-
-Every run: SGD, full batches of 32 (no short last batch), 300 steps, on the digits split
-of seed 0; the seed sets the initialisation and the batch order.
+The configurations live in `_CONFIGURATIONS`, under names that say nothing about the letters;
+`_LETTERS` gives each its letter in an order that follows no list of the course. Several
+scenarios may share a cause and not every cause occurs, so no answer follows from the others
+by elimination; the evidence that decides each is written next to the answer key, in the
+hidden tests of solutions/09_interview_prep.
 """
 
 from dataclasses import dataclass
@@ -310,7 +294,9 @@ def overview_row(letter, runs):
     return {
         "scenario": letter,
         "hidden layers": _architecture(kept[0].units),
-        "input features: mean ± std (min .. max)": f"{stats['mean']:.2f} ± {stats['std']:.2f} ({stats['min']:.0f} .. {stats['max']:.0f})",
+        "input features: mean ± std (min .. max)": (
+            f"{stats['mean']:.2f} ± {stats['std']:.2f} ({stats['min']:.0f} .. {stats['max']:.0f})"
+        ),
         "loss, step 1": spread(run.train_loss[0] for run in kept),
         "loss, last 20 steps": spread(run.final_loss() for run in kept),
         "largest grad norm": spread((max(run.grad_norm) for run in kept), 1),
@@ -344,7 +330,10 @@ def layer_table(letter, runs):
         )
     return Table(
         rows,
-        title=f"Scenario {letter}: per hidden layer (mean ± std over {len(kept)} seeds; grad norm and update ratio: median)",
+        title=(
+            f"Scenario {letter}: per hidden layer (mean ± std over {len(kept)} seeds; "
+            "grad norm and update ratio: median)"
+        ),
     )
 
 

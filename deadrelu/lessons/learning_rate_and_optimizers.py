@@ -1,27 +1,22 @@
-"""Notebook 04's helpers (learning_rate_and_optimizers): see the sections below.
+"""Notebook 04 (learning_rate_and_optimizers): remedies compared with the baseline, one change at a time.
 
-From the former `learning_rate_lesson` module:
-
-Measurements of notebook 04_learning_rate_and_optimizers, and the sweeps that back it.
-
-The notebook compares remedies against `deadrelu.baseline`, one change at a time, over the
-same seeds. `experiments.dead_percent` and `accuracy_percent` give the per-seed values of a
-row; this module adds the other per-seed measurements its claims need (steps to the target
-accuracy, update-to-weight ratios, the share of steps that clipping caps), a training
-callback that records dead units over steps for every seed of a row, and the helpers that
-run, tabulate and plot the stored sweeps of `scripts/sweeps/04_*.py` (see `deadrelu.sweeps`).
-The last section runs the arms of section 10's design exercise (`EXPERIMENT`: a control and a
-treatment, each a few settings changed against the baseline).
+Per-seed measurements of a row of runs beside `experiments.dead_percent` and
+`accuracy_percent`: steps to the target accuracy, update-to-weight ratios, gradient norms and
+the share of steps that clipping caps; `DeadShareRecorder` records dead units over the steps
+of every seed, `plot_dead_share_over_steps` and `plot_gradient_norms` draw them. The stored
+sweeps of `scripts/sweeps/04_*.py` are measured, tabulated and plotted by `measure_setting`,
+`sweep_table` and `plot_sweep_record`; the last section runs the arms of section 10's design
+exercise (`design_arm`, `run_arm`, `show_design`).
 """
 
 from matplotlib.ticker import NullFormatter
-import matplotlib.pyplot as plt
 import statistics
 import torch
 
 from ..baseline import SEEDS, TARGET_ACCURACY, baseline_runs
 from ..claims import compare
 from ..experiments import accuracy_percent, dead_percent
+from ..figures import axes_or_new, panels_or_new
 from ..monitor import scan
 from ..tables import Table
 
@@ -111,10 +106,7 @@ def plot_dead_share_over_steps(recorders, layer=0, marks=None, ax=None):
     dotted vertical line, e.g. where a warmup ends. Returns the figure."""
     if not recorders:
         raise ValueError("recorders is empty")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
-    else:
-        fig = ax.figure
+    fig, ax = axes_or_new(ax, (7.5, 3.6))
     for i, (label, recorder) in enumerate(recorders.items()):
         steps = recorder.runs[0]["steps"]
         dead = torch.tensor([[snapshot[layer] for snapshot in run["dead"]] for run in recorder.runs])
@@ -179,10 +171,7 @@ def plot_gradient_norms(norms, thresholds=(), ax=None):
     """Histogram of gradient norms (log-spaced bins) with each clipping threshold marked and
     the share of steps above it in the legend. Returns the figure."""
     norms = torch.as_tensor(norms, dtype=torch.float64)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 3.4), layout="constrained")
-    else:
-        fig = ax.figure
+    fig, ax = axes_or_new(ax, (7.5, 3.4))
     low, high = max(norms.min().item(), 1e-4), norms.max().item()
     bins = torch.logspace(torch.log10(torch.tensor(low)).item(), torch.log10(torch.tensor(high)).item(), 60)
     ax.hist(norms.clamp(min=low).numpy(), bins=bins.numpy(), color="0.6")
@@ -227,7 +216,8 @@ def setting(record, label):
         if entry["label"] == label:
             return entry
     raise KeyError(
-        f"no setting {label!r} in sweep {record['name']!r}; it has {[e['label'] for e in record['results']['settings']]}"
+        f"no setting {label!r} in sweep {record['name']!r}; "
+        f"it has {[e['label'] for e in record['results']['settings']]}"
     )
 
 
@@ -287,10 +277,7 @@ def plot_sweep_record(record, value_key, xlabel, baseline="baseline", axes=None,
     """Two panels against the swept value (`value_key` of each setting): left, dead % per
     hidden layer (mean ± std over seeds); right, steps to the target accuracy (mean ± std over
     the seeds that reach it). The `baseline` setting is drawn as horizontal dashed lines."""
-    if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
-    else:
-        fig = axes[0].figure
+    fig, axes = panels_or_new(axes, 2, (11, 3.6), "(dead %, steps to target)")
     ax_dead, ax_steps = axes
     base = setting(record, baseline)
     swept = sorted((e for e in record["results"]["settings"] if value_key in e), key=lambda e: e[value_key])
@@ -400,7 +387,8 @@ def show_design(experiment, datasets, already_run=None):
         runs = {which: run_arm(arm, datasets, already_run) for which, arm in arms.items()}
     except (KeyError, TypeError, ValueError, AttributeError) as problem:
         print(
-            f"your design could not be run ({type(problem).__name__}: {problem}); its public check says what form it needs."
+            f"your design could not be run ({type(problem).__name__}: {problem}); "
+            "its public check says what form it needs."
         )
         return None
     for which, arm in arms.items():

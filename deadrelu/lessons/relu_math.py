@@ -1,26 +1,19 @@
-"""Notebook 01's helpers (relu_math): see the sections below."""
+"""Notebook 01 (relu_math): the ReLU family drawn and explored.
 
-from matplotlib.figure import Figure
+`plot_activation` draws one activation and its gradient by autograd, `plot_activation_family`
+all of them at once, `plot_relu_valve` ReLU as a one-way valve on real pre-activations;
+`activation_explorer` lets you pick an activation and its parameter and watch the gradient
+on the negative side, where a ReLU unit can die.
+"""
+
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
-import time
 import torch
 
 from ..activations import ACTIVATIONS, value_and_gradient
-from ..figures import figure_to_png
+from ..figures import Choice, Explorer, axes_or_new, panels_or_new
 
 
 NEGATIVE_SIDE = "#f3e6e6"  # background of x < 0, where ReLU's gradient is zero
-
-
-def _two_panels(axes, figsize=(9, 3.4)):
-    if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=figsize, layout="constrained")
-    else:
-        if len(axes) != 2:
-            raise ValueError(f"axes must be a pair (function, gradient), got {len(axes)} axes")
-        fig = axes[0].figure
-    return fig, axes
 
 
 def _decorate(ax, x_range, title, ylabel):
@@ -44,7 +37,7 @@ def plot_activation(name, parameter=None, x_range=(-4.0, 4.0), axes=None):
     lo, hi = float(x_range[0]), float(x_range[1])
     if not lo < 0 < hi:
         raise ValueError(f"x_range must contain 0 with lo < 0 < hi, got {x_range}")
-    fig, (ax_f, ax_g) = _two_panels(axes)
+    fig, (ax_f, ax_g) = panels_or_new(axes, 2, (9, 3.4), "(function, gradient)")
     spec = ACTIVATIONS.get(name)
     label = name
     if spec is not None and spec.parameter is not None:
@@ -78,7 +71,7 @@ def plot_activation(name, parameter=None, x_range=(-4.0, 4.0), axes=None):
 def plot_activation_family(names=None, x_range=(-4.0, 4.0), axes=None):
     """All activations (PyTorch defaults) on one pair of panels: f(x) and f'(x)."""
     names = list(ACTIVATIONS) if names is None else list(names)
-    fig, (ax_f, ax_g) = _two_panels(axes, figsize=(11, 4))
+    fig, (ax_f, ax_g) = panels_or_new(axes, 2, (11, 4), "(function, gradient)")
     x = torch.linspace(float(x_range[0]), float(x_range[1]), 801)
     for i, name in enumerate(names):
         y, dy = value_and_gradient(name, x)
@@ -101,10 +94,7 @@ def plot_relu_valve(pre_activations, ax=None, bins=60):
     if pre.numel() == 0:
         raise ValueError("pre_activations is empty")
     post = torch.relu(pre)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.5, 3.4), layout="constrained")
-    else:
-        fig = ax.figure
+    fig, ax = axes_or_new(ax, (6.5, 3.4))
     edges = torch.linspace(pre.min().item(), pre.max().item(), bins + 1)
     ax.hist(pre.numpy(), bins=edges.numpy(), alpha=0.45, color="C0", label="input x")
     ax.hist(post.numpy(), bins=edges.numpy(), alpha=0.6, color="C1", label="output max(0, x)")
@@ -123,7 +113,7 @@ def plot_relu_valve(pre_activations, ax=None, bins=60):
     return fig
 
 
-class ActivationExplorer(widgets.VBox):
+class ActivationExplorer(Explorer):
     """Pick an activation and its parameter; see f and f' side by side (notebook 01).
 
     Controls: `activation` (dropdown), `parameter` (slider, disabled when the activation has
@@ -131,26 +121,24 @@ class ActivationExplorer(widgets.VBox):
     long the last redraw took.
     """
 
+    keep_ticks = True  # redraws are faster; plot_activation sets its own limits
+
     def __init__(self, activation="LeakyReLU", parameter=None, extent=4.0):
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
-        self.activation = widgets.Dropdown(options=list(ACTIVATIONS), value=activation, description="activation")
+        self.activation = Choice(list(ACTIVATIONS), value=activation, description="activation")
         self.parameter = widgets.FloatSlider(description="parameter", step=0.01, continuous_update=True)
         self.extent = widgets.FloatSlider(value=extent, min=1.0, max=10.0, step=0.5, description="|x| up to")
-        self.summary = widgets.HTML()
-        self.image = widgets.Image(format="png")
-        self.last_update_ms = float("nan")
-        # A fixed layout: a constrained layout would draw the figure twice per update.
-        self._figure = Figure(figsize=(9, 3.2))
-        self._axes = self._figure.subplots(1, 2)
-        self._figure.subplots_adjust(left=0.07, right=0.99, bottom=0.16, top=0.9, wspace=0.22)
         self._holding = False
-
         self._configure_parameter(parameter)
-        for control in (self.activation, self.parameter, self.extent):
-            control.observe(self._on_change, names="value")
-        super().__init__([widgets.HBox([self.activation, self.parameter, self.extent]), self.summary, self.image])
-        self.redraw()
+        Explorer.__init__(
+            self,
+            [[self.activation, self.parameter, self.extent]],
+            figsize=(9, 3.2),
+            panels=2,
+            margins={"left": 0.07, "right": 0.99, "bottom": 0.16, "top": 0.9, "wspace": 0.22},
+            summary=True,
+        )
 
     def _configure_parameter(self, value=None):
         """Fit the slider to the chosen activation without triggering redraws."""
@@ -175,21 +163,16 @@ class ActivationExplorer(widgets.VBox):
             return
         if change["owner"] is self.activation:
             self._configure_parameter()
-        self.redraw()
+        self.update()
 
     @property
     def current_parameter(self):
         spec = ACTIVATIONS[self.activation.value]
         return None if spec.parameter is None else self.parameter.value
 
-    def redraw(self):
-        start = time.perf_counter()
+    def draw(self):
         name, parameter, extent = self.activation.value, self.current_parameter, self.extent.value
-        for ax in self._axes:
-            ax.clear()
-        plot_activation(name, parameter, x_range=(-extent, extent), axes=self._axes)
-        self.image.value = figure_to_png(self._figure)
-
+        plot_activation(name, parameter, x_range=(-extent, extent), axes=self.axes)
         negatives = torch.linspace(-extent, -1e-3, 200)
         _, gradient = value_and_gradient(name, negatives, parameter)
         lo, hi = gradient.min().item(), gradient.max().item()
@@ -198,9 +181,9 @@ class ActivationExplorer(widgets.VBox):
         else:
             verdict = f"between {lo:.3g} and {hi:.3g}: a unit here still gets a learning signal."
         self.summary.value = f"{ACTIVATIONS[name].note}. For {-extent:g} &le; x &lt; 0, f'(x) is {verdict}"
-        self.last_update_ms = (time.perf_counter() - start) * 1000
 
 
-def activation_explorer(activation="LeakyReLU", parameter=None, extent=4.0):
-    """Build the activation explorer of notebook 01 (see `ActivationExplorer`)."""
-    return ActivationExplorer(activation, parameter, extent)
+def activation_explorer(*args, **kwargs):
+    """Build the activation explorer of notebook 01: `ActivationExplorer`, whose arguments (and
+    their defaults) it takes."""
+    return ActivationExplorer(*args, **kwargs)

@@ -1,29 +1,24 @@
-"""Notebook 07's helpers (reviving_and_pruning): see the sections below.
+"""Notebook 07 (reviving_and_pruning): recycling dead units, and what it buys.
 
-From the former `recycling_explorer` module:
-
-Explorer of notebook 07: recycling on or off, τ and period -> dead % and accuracy over training.
-
-The plot functions take `ax=None` and return the figure; the widget is a thin wrapper that
-retrains a small MLP with Adam (the setting of notebook 07) and redraws them.
+`plot_accuracy_over_steps` and `plot_recycling_run` draw a run's dead units and accuracy with
+its recycling steps marked; `recycling_explorer` retrains a small MLP with Adam, with ReDo on
+or off at the τ and period you pick; `plot_accuracy_against_dead` sets each run's dead share
+against its accuracy, joining the runs of a seed with and without a change.
 """
 
-from matplotlib.figure import Figure
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
-import time
 import torch
 
-from ..figures import figure_to_png
+from ..figures import Choice, Explorer, axes_or_new, panels_or_new
 from ..recycling import ReDo
 from ..tracking import DeadUnitTracker
 from ..tracking_plots import plot_dead_over_steps
+from ..training import steps_per_epoch
 
 
 def plot_accuracy_over_steps(history, recycle_steps=(), ax=None, label=None):
     """Held-out accuracy at the evaluation steps of a `training.History`; dotted lines mark recycling steps."""
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5, 3.2), layout="constrained")
+    fig, ax = axes_or_new(ax, (5, 3.2))
     for step in recycle_steps:
         ax.axvline(step, color="0.8", lw=0.8, ls=":")
     ax.plot(history.eval_steps, [100 * a for a in history.test_accuracy], marker=".", label=label)
@@ -33,13 +28,12 @@ def plot_accuracy_over_steps(history, recycle_steps=(), ax=None, label=None):
     ax.grid(alpha=0.3)
     if label:
         ax.legend(fontsize=8)
-    return ax.figure
+    return fig
 
 
 def plot_recycling_run(history, recycle_steps=(), axes=None, title=None):
     """Two panels: dead % per layer over training, and test accuracy; recycling steps dotted."""
-    if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
+    fig, axes = panels_or_new(axes, 2, (10, 3.4), "(dead %, accuracy)")
     plot_dead_over_steps(history, ax=axes[0])
     for step in recycle_steps:
         axes[0].axvline(step, color="0.8", lw=0.8, ls=":")
@@ -47,10 +41,10 @@ def plot_recycling_run(history, recycle_steps=(), axes=None, title=None):
     if title:
         axes[0].set_title(title, fontsize=9)
         axes[1].set_title(f"final test accuracy {100 * history.final_test_accuracy:.1f}%", fontsize=9)
-    return axes[0].figure
+    return fig
 
 
-class RecyclingExplorer(widgets.VBox):
+class RecyclingExplorer(Explorer):
     """Retrain an MLP with Adam and, optionally, ReDo every `period` steps at threshold τ.
 
     Changing a control retrains from scratch (`epochs` epochs, a progress bar shows the
@@ -75,45 +69,31 @@ class RecyclingExplorer(widgets.VBox):
         from ..models import make_mlp
         from ..training import train
 
-        self._train, self.data, self.epochs, self.batch_size, self.every, self.lr = (
-            train,
-            data,
-            epochs,
-            batch_size,
-            every,
-            lr,
-        )
+        self._train, self.data, self.lr = train, data, lr
+        self.epochs, self.batch_size, self.every = epochs, batch_size, every
         self.build_model = build_model or (lambda s: make_mlp((data.n_features, 128, 128, data.n_classes), seed=s))
         self.recycle = widgets.ToggleButtons(options=[("recycling on", True), ("off", False)], value=recycle)
-        self.tau = widgets.Dropdown(options=[0.0, 0.025, 0.1, 0.3], value=tau, description="τ")
+        self.tau = Choice([0.0, 0.025, 0.1, 0.3], value=tau, description="τ")
         self.period = widgets.IntSlider(
             value=period, min=10, max=200, step=10, description="period", continuous_update=False
         )
         self.reset = widgets.Checkbox(value=reset_optimizer, description="reset optimizer state")
         self.seed = widgets.IntSlider(value=seed, min=0, max=9, description="seed", continuous_update=False)
-        controls = [self.recycle, self.tau, self.period, self.reset, self.seed]
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="training")
-        self.image = widgets.Image(format="png")
-        self.last_update_ms = float("nan")
         self.history, self.recycle_steps = None, []
-        self._figure = Figure(figsize=(10, 3.4))  # fixed layout: one draw per update
-        self._axes = self._figure.subplots(1, 2)
-        self._figure.subplots_adjust(left=0.07, right=0.99, bottom=0.15, top=0.88, wspace=0.22)
-        for control in controls:
-            control.observe(lambda change: self.retrain(), names="value")
-        super().__init__([widgets.HBox(controls[:3]), widgets.HBox(controls[3:]), self.progress, self.image])
-        self.retrain()
-
-    def _show_progress(self, step, model, optimizer):
-        if step % 10 == 0:
-            self.progress.value = step
+        Explorer.__init__(
+            self,
+            [[self.recycle, self.tau, self.period], [self.reset, self.seed]],
+            figsize=(10, 3.4),
+            panels=2,
+            margins={"left": 0.07, "right": 0.99, "bottom": 0.15, "top": 0.88, "wspace": 0.22},
+            trains=True,
+        )
 
     def retrain(self):
-        start = time.perf_counter()
         seed = self.seed.value
         model = self.build_model(seed)
         optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
-        callbacks = [self._show_progress]
+        callbacks = [self.tick]
         redo = None
         if self.recycle.value:
             redo = ReDo(
@@ -125,10 +105,7 @@ class RecyclingExplorer(widgets.VBox):
             )
             callbacks.insert(0, redo)
         tracker = DeadUnitTracker(model, every=self.every, probe=self.data.X_train)
-        from ..training import steps_per_epoch
-
-        steps = self.epochs * steps_per_epoch(len(self.data.y_train), self.batch_size)
-        self.progress.max, self.progress.value = steps, 0
+        self.start_progress(self.epochs * steps_per_epoch(len(self.data.y_train), self.batch_size))
         self.history = self._train(
             model,
             self.data,
@@ -142,18 +119,15 @@ class RecyclingExplorer(widgets.VBox):
             callbacks=callbacks,
         )
         self.recycle_steps = redo.steps if redo is not None else []
-        self.progress.value = steps
-        for ax in self._axes:
-            ax.clear()
+
+    def draw(self):
         if self.recycle.value:
-            what = f"ReDo every {self.period.value} steps, τ = {self.tau.value:g}, optimizer state {'reset' if self.reset.value else 'kept'}"
+            state = "reset" if self.reset.value else "kept"
+            what = f"ReDo every {self.period.value} steps, τ = {self.tau.value:g}, optimizer state {state}"
         else:
             what = "no recycling"
-        plot_recycling_run(
-            self.history, self.recycle_steps, axes=self._axes, title=f"Adam lr {self.lr:g}, seed {seed}: {what}"
-        )
-        self.image.value = figure_to_png(self._figure)
-        self.last_update_ms = (time.perf_counter() - start) * 1000
+        title = f"Adam lr {self.lr:g}, seed {self.seed.value}: {what}"
+        plot_recycling_run(self.history, self.recycle_steps, axes=self.axes, title=title)
 
 
 def recycling_explorer(data, **kwargs):
@@ -171,8 +145,7 @@ def plot_accuracy_against_dead(runs, pairs=(), ax=None):
     what that one change did to both numbers. Diverged runs are left out (see
     `experiments.finished`).
     """
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
+    fig, ax = axes_or_new(ax, (6.5, 3.8))
 
     def point(run):
         return 100 * sum(run.dead_fraction) / len(run.dead_fraction), 100 * run.test_accuracy
@@ -194,4 +167,4 @@ def plot_accuracy_against_dead(runs, pairs=(), ax=None):
     )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return ax.figure
+    return fig
