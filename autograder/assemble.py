@@ -22,6 +22,8 @@ import nbformat
 from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests
 
+from autograder.cells import grade_id, is_locked, nbgrader_meta
+
 KERNELSPEC = {"display_name": "Python 3 (deadrelu)", "language": "python", "name": "deadrelu"}
 
 
@@ -56,21 +58,6 @@ def read_submission(path, max_bytes=50_000_000):
     return notebook
 
 
-def _grade_id(cell):
-    return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
-
-
-def _is_locked_source_cell(cell):
-    """Cells the student may not change: tests, read-only cells (not answers, not tasks)."""
-    meta = cell.metadata.get("nbgrader") or {}
-    return (
-        bool(meta.get("grade_id"))
-        and not meta.get("solution")
-        and not meta.get("task")
-        and (meta.get("grade") or meta.get("locked"))
-    )
-
-
 def _plain(cell):
     """The student's cell as an ordinary cell: no nbgrader metadata, fresh outputs."""
     cell = copy.deepcopy(cell)
@@ -79,7 +66,7 @@ def _plain(cell):
 
 
 def _label(cell):
-    meta = cell.metadata.get("nbgrader") or {}
+    meta = nbgrader_meta(cell)
     kind = "test cell" if meta.get("grade") and not meta.get("solution") else "locked cell"
     return f"{kind} {meta.get('grade_id')!r}"
 
@@ -103,99 +90,127 @@ def _clean(cell):
     return cell
 
 
-def assemble(source, submission):
-    """Return (notebook to grade, repairs): the submission's answers in the source's frame."""
-    source_cells = [_clean(cell) for cell in source.cells]
-    by_id = {_grade_id(cell): cell for cell in source_cells if _grade_id(cell)}
-    locked_ids = [_grade_id(cell) for cell in source_cells if _is_locked_source_cell(cell)]
-    answer_ids = {_grade_id(cell) for cell in source_cells if _grade_id(cell) and _grade_id(cell) not in locked_ids}
-    repairs = []
+class _Assembly:
+    """The notebook being assembled: the source's cells by grade id, the cells so far, the repairs."""
 
-    # Which of the student's cells stands for each locked source cell: an unchanged copy
-    # if there is one (the original, when the student pasted a copy elsewhere), else the first.
-    candidates = {}
-    for index, cell in enumerate(submission.cells):
-        grade_id = _grade_id(cell)
-        if grade_id in by_id and grade_id in locked_ids:
-            candidates.setdefault(grade_id, []).append(index)
-    chosen = {}
-    for grade_id, indices in candidates.items():
-        original = by_id[grade_id]
-        unchanged = [i for i in indices if _unchanged(submission.cells[i], original)]
-        chosen[grade_id] = (unchanged or indices)[0]
+    def __init__(self, source, submission):
+        self.source_cells = [_clean(cell) for cell in source.cells]
+        self.by_id = {grade_id(cell): cell for cell in self.source_cells if grade_id(cell)}
+        self.locked_ids = [grade_id(cell) for cell in self.source_cells if is_locked(cell)]
+        self.answer_ids = {gid for gid in self.by_id if gid not in self.locked_ids}
+        self.submission = submission
+        self.chosen = self._choose_locked_copies()
+        self.cells, self.placed, self.seen_answers, self.repairs = [], set(), set(), []
 
-    cells, placed, seen_answers = [], set(), set()
-    for index, cell in enumerate(submission.cells):
-        grade_id = _grade_id(cell)
-        if grade_id in locked_ids:
-            if chosen.get(grade_id) == index:
-                original = by_id[grade_id]
-                if cell.get("cell_type") != original.cell_type:
-                    repairs.append(f"{_label(original)}: its type was changed to {cell.get('cell_type')}; restored")
-                elif not _unchanged(cell, original) and not utils.is_grade(original):
-                    repairs.append(f"{_label(original)}: edited; restored from the source")
-                elif not _unchanged(cell, original):
-                    repairs.append(f"{_label(original)}: edited; the instructor's test ran instead")
-                cells.append(copy.deepcopy(original))
-                placed.add(grade_id)
-            else:
-                repairs.append(f"a copy of {_label(by_id[grade_id])} ran as an ordinary cell, ungraded")
-                cells.append(_clean(_plain(nbformat.from_dict(cell))))
-            continue
+    def _choose_locked_copies(self):
+        """Which of the student's cells stands for each locked source cell: an unchanged copy
+        if there is one (the original, when the student pasted a copy elsewhere), else the first."""
+        candidates = {}
+        for index, cell in enumerate(self.submission.cells):
+            if grade_id(cell) in self.by_id and grade_id(cell) in self.locked_ids:
+                candidates.setdefault(grade_id(cell), []).append(index)
+        chosen = {}
+        for gid, indices in candidates.items():
+            unchanged = [i for i in indices if _unchanged(self.submission.cells[i], self.by_id[gid])]
+            chosen[gid] = (unchanged or indices)[0]
+        return chosen
+
+    def add_locked(self, index, cell):
+        gid = grade_id(cell)
+        if self.chosen.get(gid) != index:
+            self.repairs.append(f"a copy of {_label(self.by_id[gid])} ran as an ordinary cell, ungraded")
+            self.cells.append(_clean(_plain(nbformat.from_dict(cell))))
+            return
+        original = self.by_id[gid]
+        if cell.get("cell_type") != original.cell_type:
+            self.repairs.append(f"{_label(original)}: its type was changed to {cell.get('cell_type')}; restored")
+        elif not _unchanged(cell, original) and not utils.is_grade(original):
+            self.repairs.append(f"{_label(original)}: edited; restored from the source")
+        elif not _unchanged(cell, original):
+            self.repairs.append(f"{_label(original)}: edited; the instructor's test ran instead")
+        self.cells.append(copy.deepcopy(original))
+        self.placed.add(gid)
+
+    def add_answer(self, cell):
+        gid = grade_id(cell)
+        self.seen_answers.add(gid)
+        original = self.by_id[gid]
+        if cell.cell_type != original.cell_type:
+            self.repairs.append(
+                f"answer cell {gid!r}: its type was changed to {cell.cell_type}; turned back into {original.cell_type}"
+            )
+            cell = _retyped(cell, original.cell_type)
+        cell.metadata["nbgrader"] = copy.deepcopy(original.metadata["nbgrader"])
+        self.cells.append(cell)
+
+    def add(self, index, cell):
+        """The student's cell `index`, in the place it has in their copy."""
+        gid = grade_id(cell)
+        if gid in self.locked_ids:
+            self.add_locked(index, cell)
+            return
         cell = _clean(nbformat.from_dict(cell))
-        if grade_id in answer_ids and grade_id not in seen_answers:
-            seen_answers.add(grade_id)
-            original = by_id[grade_id]
-            if cell.cell_type != original.cell_type:
-                repairs.append(
-                    f"answer cell {grade_id!r}: its type was changed to {cell.cell_type}; turned back into {original.cell_type}"
-                )
-                cell = nbformat.from_dict(
-                    {**cell, "cell_type": original.cell_type}
-                    if original.cell_type != "code"
-                    else {**cell, "cell_type": "code", "outputs": [], "execution_count": None}
-                )
-                if original.cell_type != "code":
-                    cell.pop("outputs", None)
-                    cell.pop("execution_count", None)
-            cell.metadata["nbgrader"] = copy.deepcopy(original.metadata["nbgrader"])
-            cells.append(cell)
-        elif grade_id in answer_ids:
-            repairs.append(f"a second cell with the answer id {grade_id!r} ran as an ordinary cell, ungraded")
-            cells.append(_plain(cell))
-        elif grade_id:
-            repairs.append(f"cell with unknown grade id {grade_id!r}: nbgrader metadata dropped")
-            cells.append(_plain(cell))
+        if gid in self.answer_ids and gid not in self.seen_answers:
+            self.add_answer(cell)
+        elif gid in self.answer_ids:
+            self.repairs.append(f"a second cell with the answer id {gid!r} ran as an ordinary cell, ungraded")
+            self.cells.append(_plain(cell))
+        elif gid:
+            self.repairs.append(f"cell with unknown grade id {gid!r}: nbgrader metadata dropped")
+            self.cells.append(_plain(cell))
         else:
-            cells.append(_plain(cell) if "nbgrader" in cell.metadata else cell)
+            self.cells.append(_plain(cell) if "nbgrader" in cell.metadata else cell)
 
-    # Put back what was deleted, after the cell that precedes it in the source.
-    for position, original in enumerate(source_cells):
-        grade_id = _grade_id(original)
-        if grade_id not in locked_ids or grade_id in placed:
-            continue
-        anchor = None
-        for previous in reversed(source_cells[:position]):
-            previous_id = _grade_id(previous)
-            if previous_id and (previous_id in placed or previous_id in seen_answers):
-                anchor = previous_id
-                break
-        insert_at = 0
-        if anchor is not None:
-            insert_at = next(i for i, cell in enumerate(cells) if _grade_id(cell) == anchor) + 1
-        cells.insert(insert_at, copy.deepcopy(original))
-        placed.add(grade_id)
-        repairs.append(f"{_label(original)} was deleted; put back")
+    def put_back_deleted(self):
+        """Put back each deleted locked cell, after the cell that precedes it in the source."""
+        for position, original in enumerate(self.source_cells):
+            gid = grade_id(original)
+            if gid not in self.locked_ids or gid in self.placed:
+                continue
+            anchor = None
+            for previous in reversed(self.source_cells[:position]):
+                previous_id = grade_id(previous)
+                if previous_id and (previous_id in self.placed or previous_id in self.seen_answers):
+                    anchor = previous_id
+                    break
+            insert_at = 0
+            if anchor is not None:
+                insert_at = next(i for i, cell in enumerate(self.cells) if grade_id(cell) == anchor) + 1
+            self.cells.insert(insert_at, copy.deepcopy(original))
+            self.placed.add(gid)
+            self.repairs.append(f"{_label(original)} was deleted; put back")
 
-    missing_answers = sorted(answer_ids - seen_answers)
-    for grade_id in missing_answers:
-        repairs.append(f"answer cell {grade_id!r} is missing (deleted?); its tests run without it")
+    def note_missing_answers(self):
+        for gid in sorted(self.answer_ids - self.seen_answers):
+            self.repairs.append(f"answer cell {gid!r} is missing (deleted?); its tests run without it")
 
+
+def _retyped(cell, cell_type):
+    """The student's cell turned back into a cell of the source's type."""
+    if cell_type == "code":
+        return nbformat.from_dict({**cell, "cell_type": "code", "outputs": [], "execution_count": None})
+    cell = nbformat.from_dict({**cell, "cell_type": cell_type})
+    cell.pop("outputs", None)
+    cell.pop("execution_count", None)
+    return cell
+
+
+def _give_unique_ids(cells):
     used = set()
     for cell in cells:  # copies share their cell id; nbformat wants them unique
         if not cell.get("id") or cell["id"] in used:
             cell["id"] = uuid.uuid4().hex[:8]
         used.add(cell["id"])
-    notebook = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(source.metadata))
+
+
+def assemble(source, submission):
+    """Return (notebook to grade, repairs): the submission's answers in the source's frame."""
+    assembly = _Assembly(source, submission)
+    for index, cell in enumerate(submission.cells):
+        assembly.add(index, cell)
+    assembly.put_back_deleted()
+    assembly.note_missing_answers()
+    _give_unique_ids(assembly.cells)
+    notebook = nbformat.v4.new_notebook(cells=assembly.cells, metadata=copy.deepcopy(source.metadata))
     notebook.metadata["kernelspec"] = dict(KERNELSPEC)
-    return notebook, repairs
+    return notebook, assembly.repairs

@@ -4,10 +4,12 @@ Input: a folder `<student>/<assignment>/<notebook>.ipynb` (nbgrader's `submitted
 or an LMS download, a zip of files whose names hold the student and the notebook
 (`--pattern` says how). A zip is first collected into `autograder/submitted/`.
 
-Every notebook is graded by a worker (autograder/worker.py) in a sandbox of its own, up to
-`--jobs` at a time. This process alone writes the gradebook, one finished notebook at a
-time, so parallel grading cannot corrupt it (nbgrader's own autograde cannot run in
-parallel: jupyter/nbgrader#174). It writes, under `--out` (default `autograder/`):
+Every notebook is graded by a worker (autograder/worker.py, started by pool.py) in a sandbox
+of its own, up to `--jobs` at a time; submissions.py finds the notebooks, recording.py writes
+what comes back, and this module is the command and its run loop. This process alone
+writes the gradebook, one finished notebook at a time, so parallel grading cannot corrupt
+it (nbgrader's own autograde cannot run in parallel: jupyter/nbgrader#174). It writes,
+under `--out` (default `autograder/`):
 
     grades.csv                      one row per student x assignment: score, max score
     test_results.csv                one row per test: status, points and failure message
@@ -20,35 +22,26 @@ error (for example `--require-sandbox` without a working sandbox).
 """
 
 import argparse
-import csv
-import datetime
-import json
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-import warnings
-import zipfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-import nbformat
-
-from autograder import report
+from autograder.course import Course, UsageError
+from autograder.pool import WorkerPool
+from autograder.recording import Recorder
+from autograder.results import Outcome, Status
 from autograder.sandbox import REPO, sandbox_problem
+from autograder.submissions import DEFAULT_PATTERN, collect_zip, find_submissions
 
-STATUSES = ["passed", "failed", "error", "timeout", "kernel_died", "missing", "tampered", "needs_manual_grade"]
-DEFAULT_PATTERN = r"^(?P<student>[A-Za-z0-9.-]+)_"
+__all__ = ["Course", "UsageError", "DEFAULT_PATTERN", "collect_zip", "find_submissions", "grade", "main"]
+
+STATUSES = [status.value for status in Status]
 UNITS = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "kb": 1e3, "mb": 1e6, "gb": 1e9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
-
-
-class UsageError(Exception):
-    pass
+SUBMITTED_DIR = REPO / "autograder" / "submitted"
 
 
 def parse_size(text):
@@ -56,329 +49,6 @@ def parse_size(text):
     if not match or match.group(2).lower() not in UNITS:
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (examples: 4GiB, 500MB, 1000000)")
     return int(float(match.group(1)) * UNITS[match.group(2).lower()])
-
-
-# --- the course: assignments and their notebooks ------------------------------------------
-class Course:
-    def __init__(self, root=REPO, gradebook=None):
-        self.root = Path(root)
-        self.source_dir = self.root / "solutions"
-        self.assignments = {}
-        for folder in sorted(self.source_dir.iterdir()):
-            notebooks = sorted(p.stem for p in folder.glob("*.ipynb"))
-            if folder.is_dir() and notebooks:
-                self.assignments[folder.name] = notebooks
-        self.db_url = "sqlite:///" + str(Path(gradebook or self.root / "autograder" / "gradebook.db").resolve())
-
-    def source(self, assignment, notebook):
-        return self.source_dir / assignment / f"{notebook}.ipynb"
-
-    def notebook_owner(self, notebook):
-        for assignment, notebooks in self.assignments.items():
-            if notebook in notebooks:
-                return assignment
-        return None
-
-    def ensure_gradebook(self, assignments):
-        """Record assignments the gradebook lacks, as `make release` would (course/ untouched)."""
-        from nbgrader.api import Gradebook, MissingEntry
-
-        missing = []
-        with Gradebook(self.db_url) as gradebook:
-            for assignment in assignments:
-                try:
-                    known = gradebook.find_assignment(assignment)
-                    if sorted(n.name for n in known.notebooks) != self.assignments[assignment]:
-                        missing.append(assignment)
-                except MissingEntry:
-                    missing.append(assignment)
-        for assignment in missing:
-            with tempfile.TemporaryDirectory() as scratch:
-                command = [
-                    str(Path(sys.executable).parent / "nbgrader"),
-                    "generate_assignment",
-                    assignment,
-                    "--force",
-                    "--log-level=ERROR",
-                    f"--CourseDirectory.release_directory={scratch}",
-                    f"--CourseDirectory.db_url={self.db_url}",
-                ]
-                done = subprocess.run(command, cwd=self.root, capture_output=True, text=True)
-                if done.returncode != 0:
-                    raise UsageError(f"could not record {assignment} in the gradebook:\n{done.stderr[-2000:]}")
-
-
-# --- finding the submissions ----------------------------------------------------------------
-def _regular_file(path):
-    return path.is_file() and not path.is_symlink()
-
-
-def collect_zip(zip_path, course, submitted_dir, pattern):
-    """Copy an LMS download into `submitted_dir/<student>/<assignment>/<notebook>.ipynb`.
-
-    The notebook is recognised by the course's notebook names inside the file name (the
-    longest that matches), the student by `pattern`'s `student` group. Returns the list of
-    member names that were skipped, each with the reason.
-    """
-    regex = re.compile(pattern)
-    names = sorted((name for notebooks in course.assignments.values() for name in notebooks), key=len, reverse=True)
-    skipped = []
-    try:
-        archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as error:
-        raise UsageError(f"{zip_path} is not a readable zip file: {error}") from None
-    with archive:
-        for member in archive.infolist():
-            base = os.path.basename(member.filename)
-            if member.is_dir() or not base:
-                continue
-            if not base.endswith(".ipynb"):
-                skipped.append((member.filename, "not a notebook"))
-                continue
-            match = regex.search(base)
-            notebook = next((name for name in names if name in base), None)
-            if match is None or "student" not in match.groupdict() or notebook is None:
-                why = (
-                    "no student in the name (see --pattern)"
-                    if match is None
-                    else "no notebook of the course in the name"
-                )
-                skipped.append((member.filename, why))
-                continue
-            student = re.sub(r"[^A-Za-z0-9._-]", "_", match.group("student"))
-            if member.file_size > 50_000_000:
-                skipped.append((member.filename, f"{member.file_size / 1e6:.0f} MB, over the 50 MB limit"))
-                continue
-            target = submitted_dir / student / course.notebook_owner(notebook) / f"{notebook}.ipynb"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(member) as source, open(target, "wb") as sink:
-                shutil.copyfileobj(source, sink)
-    return skipped
-
-
-def find_submissions(folder, course, assignments):
-    """Jobs for every student folder: (student, assignment, notebook, path or None, notes)."""
-    found, ignored = [], []
-    for student_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for assignment_dir in sorted(p for p in student_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            assignment = assignment_dir.name
-            if assignment not in course.assignments:
-                ignored.append(f"{student_dir.name}/{assignment}: not an assignment of the course")
-                continue
-            if assignments and assignment not in assignments:
-                continue
-            present = sorted(p for p in assignment_dir.glob("*.ipynb"))
-            expected = course.assignments[assignment]
-            unclaimed = [p for p in present if p.stem not in expected]
-            for notebook in expected:
-                path, notes, reason = assignment_dir / f"{notebook}.ipynb", [], None
-                if path.is_symlink() or (path.exists() and not _regular_file(path)):
-                    path, reason = None, f"{notebook}.ipynb is not a regular file (a link?); not graded"
-                elif not path.exists():
-                    if len(expected) == 1 and len(unclaimed) == 1 and _regular_file(unclaimed[0]):
-                        path = unclaimed[0]
-                        notes.append(f"graded {path.name} in place of the missing {notebook}.ipynb (misnamed)")
-                    else:
-                        path = None
-                        reason = f"no {notebook}.ipynb in the submission" + (
-                            f" (found: {', '.join(p.name for p in present)})" if present else ""
-                        )
-                found.append(
-                    {
-                        "student": student_dir.name,
-                        "assignment": assignment,
-                        "notebook": notebook,
-                        "submission": None if path is None else str(path),
-                        "notes": notes,
-                        "missing_reason": reason,
-                        "timestamp_file": str(assignment_dir / "timestamp.txt"),
-                    }
-                )
-    return found, ignored
-
-
-# --- running the workers ----------------------------------------------------------------------
-class WorkerSlot:
-    """One long-lived worker process (`worker --serve`); replaced when it dies or hangs."""
-
-    def __init__(self, log_dir):
-        self.process = None
-        self.log_dir = log_dir
-
-    def _start(self):
-        log = open(self.log_dir / f"worker-{threading.get_ident()}.log", "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.worker", "--serve"],
-            cwd=REPO,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            start_new_session=True,
-        )
-        log.close()
-
-    def run(self, job_path, result_path, timeout):
-        if self.process is None or self.process.poll() is not None:
-            self._start()
-        answer = {}
-
-        def read_answer():
-            try:
-                self.process.stdin.write(f"{job_path} {result_path}\n")
-                self.process.stdin.flush()
-                answer["line"] = self.process.stdout.readline()
-            except (BrokenPipeError, OSError, ValueError) as error:
-                answer["error"] = error
-
-        reader = threading.Thread(target=read_answer, daemon=True)
-        reader.start()
-        reader.join(timeout)
-        if reader.is_alive() or answer.get("line", "").strip() != "done":
-            why = "took too long" if reader.is_alive() else "stopped unexpectedly"
-            self.kill()
-            return why
-        return None
-
-    def kill(self):
-        if self.process is not None and self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, 9)
-            except ProcessLookupError:
-                pass
-            self.process.wait()
-        self.process = None
-
-
-def _fault_result(job, source_path, message):
-    source = nbformat.read(source_path, as_version=4)
-    from nbgrader import utils
-
-    tests = [
-        {
-            "test_id": c.metadata["nbgrader"]["grade_id"],
-            "points": 0.0,
-            "max_points": float(c.metadata["nbgrader"].get("points", 0)),
-            "status": "error",
-            "message": message,
-        }
-        for c in source.cells
-        if utils.is_grade(c)
-    ]
-    return {
-        "student": job["student"],
-        "assignment": job["assignment"],
-        "notebook": job["notebook"],
-        "repairs": [],
-        "stopped": message,
-        "tests": tests,
-        "notebook_json": None,
-        "seconds": 0,
-    }
-
-
-# --- recording the results ---------------------------------------------------------------------
-class Recorder:
-    """Writes results as they come: gradebook, autograded notebook, feedback page, CSV rows."""
-
-    def __init__(self, course, out_dir):
-        self.course = course
-        self.out_dir = out_dir
-        self.rows = []
-        self.by_submission = {}
-        self.redactors = {}
-
-    def redactor(self, assignment, notebook):
-        key = (assignment, notebook)
-        if key not in self.redactors:
-            source = nbformat.read(self.course.source(assignment, notebook), as_version=4)
-            self.redactors[key] = report.Redactor(report.hidden_lines(source))
-        return self.redactors[key]
-
-    def record(self, job, result):
-        from nbgrader.api import Gradebook
-
-        student, assignment, notebook_name = result["student"], result["assignment"], result["notebook"]
-        redact = self.redactor(assignment, notebook_name)
-        for row in result["tests"]:
-            row["message"] = redact(row["message"] or "")
-        notebook = nbformat.reads(result["notebook_json"], as_version=4) if result.get("notebook_json") else None
-
-        with warnings.catch_warnings(), Gradebook(self.course.db_url) as gradebook:
-            warnings.simplefilter("ignore")  # SQLAlchemy's SAWarnings from inside nbgrader's API
-            gradebook.update_or_create_student(student)
-            kwargs = {}
-            timestamp = _read_timestamp(job.get("timestamp_file"))
-            if timestamp:
-                kwargs["timestamp"] = timestamp
-            gradebook.update_or_create_submission(assignment, student, **kwargs)
-            for row in result["tests"]:
-                grade = gradebook.find_grade(row["test_id"], notebook_name, assignment, student)
-                grade.auto_score = row["points"]
-                grade.needs_manual_grade = row["points"] is None or grade.manual_score is not None
-            gradebook.db.commit()
-
-        graded_dir = self.out_dir / "autograded" / student / assignment
-        graded_dir.mkdir(parents=True, exist_ok=True)
-        graded_path = graded_dir / f"{notebook_name}.ipynb"
-        if notebook is not None:
-            nbformat.write(notebook, graded_path)
-        elif graded_path.exists():
-            graded_path.unlink()
-        feedback_dir = self.out_dir / "feedback" / student / assignment
-        feedback_dir.mkdir(parents=True, exist_ok=True)
-        (feedback_dir / f"{notebook_name}.html").write_text(
-            report.feedback_html(result, notebook, redact), encoding="utf-8"
-        )
-
-        for row in result["tests"]:
-            self.rows.append({"student": student, "assignment": assignment, "notebook": notebook_name, **row})
-        total = self.by_submission.setdefault((student, assignment), {"score": 0.0, "max_score": 0.0, "manual": 0})
-        total["score"] += sum(row["points"] or 0 for row in result["tests"])
-        total["max_score"] += sum(row["max_points"] for row in result["tests"])
-        total["manual"] += sum(1 for row in result["tests"] if row["status"] == "needs_manual_grade")
-
-    def write_csvs(self):
-        grades_path = self.out_dir / "grades.csv"
-        with open(grades_path, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["student", "assignment", "score", "max_score", "needs_manual_grade"])
-            for (student, assignment), total in sorted(self.by_submission.items()):
-                writer.writerow(
-                    [student, assignment, f"{total['score']:g}", f"{total['max_score']:g}", total["manual"]]
-                )
-        tests_path = self.out_dir / "test_results.csv"
-        with open(tests_path, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(
-                ["student", "assignment", "notebook", "test_id", "points", "max_points", "status", "message"]
-            )
-            for row in sorted(self.rows, key=lambda r: (r["student"], r["assignment"], r["notebook"])):
-                points = "" if row["points"] is None else f"{row['points']:g}"
-                writer.writerow(
-                    [
-                        row["student"],
-                        row["assignment"],
-                        row["notebook"],
-                        row["test_id"],
-                        points,
-                        f"{row['max_points']:g}",
-                        row["status"],
-                        row["message"],
-                    ]
-                )
-        return grades_path, tests_path
-
-
-def _read_timestamp(path):
-    if not path or not os.path.isfile(path) or os.path.islink(path):
-        return None
-    try:
-        text = Path(path).read_text()[:100].strip()
-        datetime.datetime.fromisoformat(text.replace(" UTC", "").replace("Z", "+00:00"))
-        return text
-    except (OSError, ValueError):
-        return None
 
 
 # --- the command --------------------------------------------------------------------------------
@@ -438,50 +108,57 @@ def build_parser():
     return parser
 
 
-def grade(args, stream=sys.stdout):
-    """Run a grading; returns (exit status, Recorder)."""
+def _put_venv_on_path():
     # nbgrader runs `alembic` (and we run `nbgrader`) from the environment's bin folder.
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-    course = Course(gradebook=args.gradebook)
+
+
+def _check_arguments(args, course):
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     for assignment in args.assignment:
         if assignment not in course.assignments:
             raise UsageError(f"unknown assignment {assignment!r}; the course has: {', '.join(course.assignments)}")
+
+
+def _use_sandbox(args):
+    """Whether kernels run in the sandbox; warns loudly when not, refuses if --require-sandbox."""
     problem = sandbox_problem()
-    sandboxed = not args.no_sandbox
     if problem and args.require_sandbox:
         raise UsageError(f"--require-sandbox: {problem}")
-    if args.no_sandbox or problem:
-        banner = "!" * 78
-        why = "--no-sandbox was given" if args.no_sandbox else problem
-        print(
-            f"{banner}\nWARNING: grading WITHOUT a sandbox ({why}).\nStudent code runs with your rights: it can read "
-            f"solutions/, the gradebook and other students' work,\nwrite anywhere you can, and use the network. "
-            f"Install bubblewrap, or use --require-sandbox.\n{banner}",
-            file=sys.stderr,
-        )
-        sandboxed = False
+    if not (args.no_sandbox or problem):
+        return True
+    banner = "!" * 78
+    why = "--no-sandbox was given" if args.no_sandbox else problem
+    print(
+        f"{banner}\nWARNING: grading WITHOUT a sandbox ({why}).\nStudent code runs with your rights: it can read "
+        f"solutions/, the gradebook and other students' work,\nwrite anywhere you can, and use the network. "
+        f"Install bubblewrap, or use --require-sandbox.\n{banner}",
+        file=sys.stderr,
+    )
+    return False
 
+
+def _gather_jobs(args, course, stream):
+    """(jobs, ignored folders, skipped zip members) of the submissions named on the command line."""
     submissions = args.submissions
-    out_dir = args.out.resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
     if not submissions.exists():
         raise UsageError(f"{submissions} does not exist")
     skipped = []
     if submissions.is_file():
-        submitted_dir = REPO / "autograder" / "submitted"
-        skipped = collect_zip(submissions, course, submitted_dir, args.pattern)
-        print(f"Collected {submissions.name} into {submitted_dir}", file=stream)
-        submissions = submitted_dir
+        skipped = collect_zip(submissions, course, SUBMITTED_DIR, args.pattern)
+        print(f"Collected {submissions.name} into {SUBMITTED_DIR}", file=stream)
+        submissions = SUBMITTED_DIR
     jobs, ignored = find_submissions(submissions, course, set(args.assignment))
     if not jobs:
         raise UsageError(f"no submissions found in {submissions} (expected <student>/<assignment>/<notebook>.ipynb)")
-    course.ensure_gradebook(sorted({job["assignment"] for job in jobs}))
+    return jobs, ignored, skipped
 
-    limits = {
+
+def _limits(args):
+    return {
         "cell_timeout": args.cell_timeout,
         "notebook_timeout": args.notebook_timeout,
         "memory_bytes": args.memory,
@@ -489,109 +166,99 @@ def grade(args, stream=sys.stdout):
         "file_size_bytes": args.file_size,
         "interrupt_grace": args.interrupt_grace,
     }
-    recorder = Recorder(course, out_dir)
-    started = time.monotonic()
-    scratch = Path(tempfile.mkdtemp(prefix="deadrelu-grade-"))
-    os.chmod(scratch, 0o700)
-    slots = [WorkerSlot(scratch) for _ in range(min(args.jobs, len(jobs)))]
-    free_slots = list(slots)
-    lock = threading.Lock()
-    failures = 0
-    print(
-        f"Grading {len(jobs)} notebook(s) of {len({j['student'] for j in jobs})} student(s), {len(slots)} at a time, "
-        f"{'in the bubblewrap sandbox' if sandboxed else 'WITHOUT a sandbox'}",
-        file=stream,
+
+
+def _progress_line(job, result):
+    counts = Counter(test.status.value for test in result.tests)
+    line = (
+        f"{job['student']:>16} {job['assignment']:<34} {result.score:>5g}/{result.max_score:<4g} "
+        + ", ".join(f"{n} {s}" for s, n in counts.items())
+        + f"  ({result.seconds:.1f} s)"
     )
+    if result.stopped:
+        line += f"\n{'':>17}stopped: {result.stopped}"
+    return line
 
-    def run_one(number, job):
-        with lock:
-            slot = free_slots.pop()
-        try:
-            job_dir = scratch / f"job{number:04d}"
-            job_dir.mkdir()
-            source = course.source(job["assignment"], job["notebook"])
-            payload = {
-                **job,
-                "source": str(source),
-                "work_dir": str(job_dir / "work"),
-                "sandboxed": sandboxed,
-                "limits": limits,
-            }
-            (job_dir / "job.json").write_text(json.dumps(payload))
-            result_path = job_dir / "result.json"
-            hard_limit = args.notebook_timeout + 180
-            problem = slot.run(job_dir / "job.json", result_path, timeout=hard_limit)
-            if problem is None and result_path.exists():
-                result = json.loads(result_path.read_text())
-            else:
-                result = _fault_result(
-                    job, source, f"grader worker {problem or 'wrote no result'} (limit {hard_limit:g} s)"
-                )
-            shutil.rmtree(job_dir, ignore_errors=True)
-            return result
-        finally:
-            with lock:
-                free_slots.append(slot)
 
-    progress = None
-    if not args.quiet:
-        from tqdm.auto import tqdm
+def _grade_all(jobs, pool, recorder, say):
+    """Grade every job, recording each result as it comes; returns how many could not be graded."""
+    failures = 0
+    with ThreadPoolExecutor(max_workers=len(pool.slots)) as executor:
+        futures = {executor.submit(pool.grade, number, job): job for number, job in enumerate(jobs)}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                result = future.result()
+            except Exception as error:  # a bug of ours: report it, go on with the others
+                result = pool.fault(job, f"grader error: {error!r}")
+            try:
+                recorder.record(job, result)
+            except Exception as error:
+                failures += 1
+                print(f"ERROR recording {job['student']}/{job['assignment']}: {error!r}", file=sys.stderr)
+                continue
+            if result.outcome is Outcome.GRADER_FAULT:
+                failures += 1
+            say(_progress_line(job, result))
+    return failures
 
-        progress = tqdm(total=len(jobs), unit="notebook", desc="grading", file=sys.stderr, dynamic_ncols=True)
-    try:
-        with ThreadPoolExecutor(max_workers=len(slots)) as pool:
-            futures = {pool.submit(run_one, number, job): job for number, job in enumerate(jobs)}
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    result = future.result()
-                except Exception as error:  # a bug of ours: report it, go on with the others
-                    result = _fault_result(
-                        job, course.source(job["assignment"], job["notebook"]), f"grader error: {error!r}"
-                    )
-                try:
-                    recorder.record(job, result)
-                except Exception as error:
-                    failures += 1
-                    print(f"ERROR recording {job['student']}/{job['assignment']}: {error!r}", file=sys.stderr)
-                    continue
-                if any(row["status"] == "error" and row["message"].startswith("grader") for row in result["tests"]):
-                    failures += 1
-                score = sum(row["points"] or 0 for row in result["tests"])
-                max_score = sum(row["max_points"] for row in result["tests"])
-                counts = Counter(row["status"] for row in result["tests"])
-                line = (
-                    f"{job['student']:>16} {job['assignment']:<34} {score:>5g}/{max_score:<4g} "
-                    + ", ".join(f"{n} {s}" for s, n in counts.items())
-                    + f"  ({result.get('seconds', 0):.1f} s)"
-                )
-                if result.get("stopped"):
-                    line += f"\n{'':>17}stopped: {result['stopped']}"
-                if progress is not None:
-                    progress.write(line)
-                    progress.update(1)
-                else:
-                    print(line, file=stream)
-    finally:
-        if progress is not None:
-            progress.close()
-        for slot in slots:
-            slot.kill()
-        shutil.rmtree(scratch, ignore_errors=True)
 
-    grades_path, tests_path = recorder.write_csvs()
-    elapsed = time.monotonic() - started
-    counts = Counter(row["status"] for row in recorder.rows)
+def _print_summary(recorder, jobs, elapsed, ignored, skipped, paths, stream):
+    grades_path, tests_path = paths
+    counts = recorder.status_counts()
     print(
         f"\nGraded {len(jobs)} notebook(s) in {elapsed:.1f} s. Tests: "
-        + ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s]),
+        + ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s]),
         file=stream,
     )
     for line in ignored:
         print(f"ignored: {line}", file=stream)
     for name, why in skipped:
         print(f"skipped in the zip: {name}: {why}", file=stream)
+    out_dir = grades_path.parent
     print(f"Grades:   {grades_path}\nTests:    {tests_path}\nFeedback: {out_dir / 'feedback'}", file=stream)
+
+
+def grade(args, stream=sys.stdout):
+    """Run a grading; returns (exit status, Recorder)."""
+    _put_venv_on_path()
+    course = Course(gradebook=args.gradebook)
+    _check_arguments(args, course)
+    sandboxed = _use_sandbox(args)
+    out_dir = args.out.resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs, ignored, skipped = _gather_jobs(args, course, stream)
+    course.ensure_gradebook(sorted({job["assignment"] for job in jobs}))
+
+    recorder = Recorder(course, out_dir)
+    started = time.monotonic()
+    pool = WorkerPool(course, min(args.jobs, len(jobs)), sandboxed, _limits(args))
+    print(
+        f"Grading {len(jobs)} notebook(s) of {len({j['student'] for j in jobs})} student(s), "
+        f"{len(pool.slots)} at a time, {'in the bubblewrap sandbox' if sandboxed else 'WITHOUT a sandbox'}",
+        file=stream,
+    )
+    progress = None
+    if not args.quiet:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=len(jobs), unit="notebook", desc="grading", file=sys.stderr, dynamic_ncols=True)
+
+    def say(line):
+        if progress is None:
+            print(line, file=stream)
+        else:
+            progress.write(line)
+            progress.update(1)
+
+    try:
+        failures = _grade_all(jobs, pool, recorder, say)
+    finally:
+        if progress is not None:
+            progress.close()
+        pool.close()
+    paths = recorder.write_csvs()
+    _print_summary(recorder, jobs, time.monotonic() - started, ignored, skipped, paths, stream)
     return (1 if failures else 0), recorder
 
 

@@ -1,48 +1,32 @@
-"""What a grading run hands out: per-test rows, feedback pages, and the guard against leaks.
+"""What a grading run hands out: feedback pages that never show a hidden test.
 
 Feedback shows a student their answers and, for every test, its name, status, points and
 failure message. It never shows a hidden test: test cells appear with their hidden regions
-cut out, tracebacks are reduced to the error's message, and `Redactor` then removes any
-line of hidden-test source that still turns up anywhere in the page or the CSV messages,
-for example because the student's code printed the cell it was run from.
+cut out, tracebacks are reduced to the error's message, and a `cells.Redactor` then removes
+any line of hidden-test source that still turns up anywhere in the page, for example
+because the student's code printed the cell it was run from.
 """
 
 import base64
 import html
 
 from nbconvert.filters import markdown2html
-from nbgrader import utils
 
-from autograder.feedback import HIDDEN_LINE, HideHiddenTests
+from autograder.cells import Redactor, hidden_lines, is_test, nbgrader_meta, strip_hidden_tests
+from autograder.results import Status
+
+__all__ = ["Redactor", "feedback_html", "hidden_lines"]  # the redactor lives in cells.py; re-exported
 
 STATUS_COLOURS = {
-    "passed": "#1a7f37",
-    "failed": "#cf222e",
-    "error": "#cf222e",
-    "timeout": "#9a6700",
-    "kernel_died": "#9a6700",
-    "missing": "#6e7781",
-    "tampered": "#8250df",
-    "needs_manual_grade": "#0969da",
+    Status.PASSED: "#1a7f37",
+    Status.FAILED: "#cf222e",
+    Status.ERROR: "#cf222e",
+    Status.TIMEOUT: "#9a6700",
+    Status.KERNEL_DIED: "#9a6700",
+    Status.MISSING: "#6e7781",
+    Status.TAMPERED: "#8250df",
+    Status.NEEDS_MANUAL_GRADE: "#0969da",
 }
-
-
-def hidden_lines(source_notebook):
-    """Lines of hidden-test source, long enough that finding one elsewhere means a leak."""
-    return HideHiddenTests().hidden_lines(source_notebook)
-
-
-class Redactor:
-    def __init__(self, secret_lines):
-        self.secret_lines = list(secret_lines)
-
-    def __call__(self, text):
-        if not text:
-            return text
-        for line in self.secret_lines:
-            if line in text:
-                text = text.replace(line, HIDDEN_LINE)
-        return text
 
 
 def _output_text(output):
@@ -104,69 +88,72 @@ pre.src {{ background: #fff; border: 1px solid #d0d7de; padding: .4rem; }} pre.e
 
 def _status_html(status):
     colour = STATUS_COLOURS.get(status, "#1f2328")
-    return f'<span class="status" style="color:{colour}">{html.escape(status.replace("_", " "))}</span>'
+    return f'<span class="status" style="color:{colour}">{html.escape(status.value.replace("_", " "))}</span>'
 
 
-def _points(row):
-    return "—" if row["points"] is None else f"{row['points']:g} / {row['max_points']:g}"
+def _points(test):
+    return "—" if test.points is None else f"{test.points:g} / {test.max_points:g}"
 
 
-def feedback_html(result, notebook, redact):
-    """The feedback page of one graded notebook. `notebook` may be None (nothing ran)."""
-    tests = result["tests"]
-    score = sum(row["points"] or 0 for row in tests)
-    max_score = sum(row["max_points"] for row in tests)
-    manual = sum(1 for row in tests if row["status"] == "needs_manual_grade")
-    rows = "\n".join(
-        f"<tr><td><code>{html.escape(row['test_id'])}</code></td><td>{_status_html(row['status'])}</td>"
-        f"<td>{_points(row)}</td><td><pre>{html.escape(redact(row['message'] or ''))}</pre></td></tr>"
-        for row in tests
+def _test_rows(tests, redact):
+    return "\n".join(
+        f"<tr><td><code>{html.escape(test.test_id)}</code></td><td>{_status_html(test.status)}</td>"
+        f"<td>{_points(test)}</td><td><pre>{html.escape(redact(test.message or ''))}</pre></td></tr>"
+        for test in tests
     )
-    hider = HideHiddenTests()
-    by_id = {row["test_id"]: row for row in tests}
-    cells = []
-    for cell in notebook.cells if notebook is not None else []:
-        meta = cell.metadata.get("nbgrader") or {}
-        if cell.cell_type == "markdown":
-            body = markdown2html(redact(cell.source)) if meta.get("solution") or not meta else ""
-            if body:
-                cells.append(f'<div class="cell">{body}</div>')
-            continue
-        if cell.cell_type != "code":
-            continue
-        is_test = utils.is_grade(cell) and not utils.is_solution(cell)
-        source = hider._strip_hidden(cell.source)[0] if is_test else cell.source
-        header = ""
-        if meta.get("grade_id") in by_id:
-            row = by_id[meta["grade_id"]]
-            header = (
-                f"<p>Test <code>{html.escape(row['test_id'])}</code>: {_status_html(row['status'])}, {_points(row)}</p>"
-            )
-        elif meta.get("solution"):
-            header = f"<p>Your answer <code>{html.escape(meta.get('grade_id', ''))}</code></p>"
-        css = "cell test" if is_test else "cell"
-        cells.append(
-            f'<div class="{css}">{header}<pre class="src">{html.escape(redact(source))}</pre>{_render_outputs(cell, redact)}</div>'
+
+
+def _cell_html(cell, by_id, redact):
+    """One cell of the graded notebook, as the student may see it ("" for cells not shown)."""
+    meta = nbgrader_meta(cell)
+    if cell.cell_type == "markdown":
+        body = markdown2html(redact(cell.source)) if meta.get("solution") or not meta else ""
+        return f'<div class="cell">{body}</div>' if body else ""
+    if cell.cell_type != "code":
+        return ""
+    source = strip_hidden_tests(cell.source)[0] if is_test(cell) else cell.source
+    header = ""
+    if meta.get("grade_id") in by_id:
+        test = by_id[meta["grade_id"]]
+        header = f"<p>Test <code>{html.escape(test.test_id)}</code>: {_status_html(test.status)}, {_points(test)}</p>"
+    elif meta.get("solution"):
+        header = f"<p>Your answer <code>{html.escape(meta.get('grade_id', ''))}</code></p>"
+    css = "cell test" if is_test(cell) else "cell"
+    source_html = f'<pre class="src">{html.escape(redact(source))}</pre>'
+    return f'<div class="{css}">{header}{source_html}{_render_outputs(cell, redact)}</div>'
+
+
+def _notes_html(result, redact):
+    """Why grading stopped early, and what the grader repaired in the student's copy."""
+    stopped = ""
+    if result.stopped:
+        stopped = (
+            f'<p class="note">Grading stopped early: {html.escape(redact(result.stopped))}. '
+            "Tests after that point got no points.</p>"
         )
-    stopped = (
-        f'<p class="note">Grading stopped early: {html.escape(redact(result["stopped"]))}. Tests after that point got no points.</p>'
-        if result.get("stopped")
-        else ""
-    )
     repairs = ""
-    if result.get("repairs"):
-        items = "".join(f"<li>{html.escape(redact(r))}</li>" for r in result["repairs"])
+    if result.repairs:
+        items = "".join(f"<li>{html.escape(redact(r))}</li>" for r in result.repairs)
         repairs = (
             f'<p class="note">What the grader changed in your copy before running it:</p><ul class="note">{items}</ul>'
         )
-    title = f"{result['assignment']} / {result['notebook']}: feedback for {result['student']}"
+    return stopped, repairs
+
+
+def feedback_html(result, notebook, redact):
+    """The feedback page of one graded notebook (a results.Result). `notebook` may be None (nothing ran)."""
+    by_id = {test.test_id: test for test in result.tests}
+    cells = [_cell_html(cell, by_id, redact) for cell in (notebook.cells if notebook is not None else [])]
+    stopped, repairs = _notes_html(result, redact)
+    manual = result.manual
+    title = f"{result.assignment} / {result.notebook}: feedback for {result.student}"
     return PAGE.format(
         title=html.escape(title),
-        score=score,
-        max_score=max_score,
+        score=result.score,
+        max_score=result.max_score,
         manual=f" ({manual} answer(s) still to be graded by hand)" if manual else "",
         stopped=stopped,
         repairs=repairs,
-        rows=rows,
-        cells="\n".join(cells) or '<p class="note">No notebook could be run.</p>',
+        rows=_test_rows(result.tests, redact),
+        cells="\n".join(cell for cell in cells if cell) or '<p class="note">No notebook could be run.</p>',
     )

@@ -22,6 +22,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 STARTUP_FILE = Path(__file__).resolve().parent / "kernel_startup.py"
 STARTUP_IN_SANDBOX = "/grader/kernel_startup.py"
+# The integrity probe, loaded by the start-up file by path: the autograder package itself
+# (with the gradebook and submissions beside it) stays out of the sandbox.
+INTEGRITY_FILE = Path(__file__).resolve().parent / "integrity.py"
+INTEGRITY_IN_SANDBOX = "/grader/integrity.py"
 
 # Runs first inside the sandbox: apply the resource limits, then become the IPython kernel.
 LAUNCHER = (
@@ -109,6 +113,7 @@ def kernel_command(work_dir, kernel_args, memory_bytes, file_size_bytes, sandbox
     for path in _python_paths():
         flags += ["--ro-bind", path, path]
     flags += ["--ro-bind", str(STARTUP_FILE), STARTUP_IN_SANDBOX]
+    flags += ["--ro-bind", str(INTEGRITY_FILE), INTEGRITY_IN_SANDBOX]
     flags += ["--bind", str(work_dir), str(work_dir), "--chdir", str(work_dir), "--clearenv"]
     # The sandbox's root is a tmpfs that bubblewrap fills with mount points (/root/... when the
     # Python installation lives there): make it read-only, so the working copy and /tmp are
@@ -121,3 +126,7 @@ def kernel_command(work_dir, kernel_args, memory_bytes, file_size_bytes, sandbox
 
 def startup_file(sandboxed):
     return STARTUP_IN_SANDBOX if sandboxed else str(STARTUP_FILE)
+
+
+def integrity_file(sandboxed):
+    return INTEGRITY_IN_SANDBOX if sandboxed else str(INTEGRITY_FILE)

@@ -18,7 +18,6 @@ Earlier tests keep their points either way.
 import asyncio
 import ast
 import copy
-import hashlib
 import hmac
 import json
 import secrets
@@ -34,9 +33,13 @@ from nbclient.exceptions import DeadKernelError
 from nbgrader import utils
 
 from autograder.assemble import SubmissionUnreadable, assemble, read_submission
-from autograder.sandbox import kernel_command, startup_file
+from autograder.cells import grade_id, is_graded, is_test
+from autograder.integrity import sign
+from autograder.results import Outcome, Result, Status, TestResult
+from autograder.sandbox import integrity_file, kernel_command, startup_file
 
 TIMEOUT_ENAME = "CellTimeoutError"
+PROBE_TIMEOUT = 60  # seconds the integrity probe may take to answer
 
 
 class GraderFault(RuntimeError):
@@ -95,10 +98,6 @@ def _error_output(ename, evalue):
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
-def _is_test(cell):
-    return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
-
-
 def _message_of(cell):
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
@@ -115,17 +114,80 @@ def score_test(cell):
     max_points = float(cell.metadata["nbgrader"]["points"])
     ename, evalue = _message_of(cell)
     if ename == TIMEOUT_ENAME:
-        return "timeout", 0.0, evalue
+        return Status.TIMEOUT, 0.0, evalue
     if ename is not None:
-        status = "failed" if ename == "AssertionError" else "error"
+        status = Status.FAILED if ename == "AssertionError" else Status.ERROR
         message = evalue if ename == "AssertionError" else f"{ename}: {evalue}"
         return status, 0.0, (message or ename)[:2000]
     quiet = copy.deepcopy(cell)
     quiet.outputs = [o for o in quiet.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
     points, _ = utils.determine_grade(quiet)
     if points < max_points:
-        return "failed", float(points), f"partial credit: {points:g} of {max_points:g}"
-    return "passed", float(points), ""
+        return Status.FAILED, float(points), f"partial credit: {points:g} of {max_points:g}"
+    return Status.PASSED, float(points), ""
+
+
+def _where(index, cell):
+    """How messages name a cell: `cell 7 ('test_relu')`."""
+    return f"cell {index}" + (f" ({grade_id(cell)!r})" if grade_id(cell) else "")
+
+
+async def _request(kc, seconds, **execute_args):
+    """Send an execute request and wait up to `seconds` for its reply (asyncio.TimeoutError after)."""
+    msg_id = kc.execute("", silent=True, store_history=False, **execute_args)
+    deadline = time.monotonic() + seconds
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise asyncio.TimeoutError
+        reply = await kc.get_shell_msg(timeout=remaining)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return reply
+
+
+class NotebookRun:
+    """Where the run of one notebook stands: the tests scored so far, and why it stopped, if it did.
+
+    Once stopped, every later test gets the stop's status and message, and no points.
+    """
+
+    def __init__(self, notebook, result, notebook_timeout):
+        self.notebook = notebook
+        self.result = result
+        self.deadline = time.monotonic() + notebook_timeout
+        self.tests = {}  # cell index -> TestResult
+        self.stop_status, self.stop_message = None, None
+        self.last_label = "the start"
+
+    @property
+    def stopped(self):
+        return self.stop_status is not None
+
+    def stop(self, status, message, why):
+        """Stop the run: `message` for the tests not run, `why` for the result (and the feedback)."""
+        self.stop_status, self.stop_message = status, message
+        self.result.stopped = why
+
+    def score(self, index, cell, status, points, message):
+        self.tests[index] = TestResult.for_cell(cell, status, points, message)
+
+    def skip(self, index, cell):
+        if is_test(cell):
+            self.score(index, cell, self.stop_status, 0.0, self.stop_message)
+
+    def finished(self, index, cell):
+        self.last_label = _where(index, cell)
+
+    def all_tests(self):
+        """Every graded cell's result in notebook order: answers to grade by hand, tests never reached."""
+        for index, cell in enumerate(self.notebook.cells):
+            if not is_graded(cell) or index in self.tests:
+                continue
+            if utils.is_solution(cell) or cell.cell_type != "code":
+                self.score(index, cell, Status.NEEDS_MANUAL_GRADE, None, "graded by hand")
+            else:
+                self.score(index, cell, self.stop_status or Status.ERROR, 0.0, self.stop_message or "not run")
+        return [self.tests[index] for index in sorted(self.tests)]
 
 
 class Grader:
@@ -142,103 +204,75 @@ class Grader:
         self.nonce_counter += 1
         nonce = f"{secrets.token_hex(8)}-{self.nonce_counter}"
         expression = f"__import__('_grader_probe').probe({nonce!r})"
-        msg_id = kc.execute("", silent=True, store_history=False, user_expressions={"p": expression})
-        deadline = time.monotonic() + 60
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise asyncio.TimeoutError
-            reply = await kc.get_shell_msg(timeout=remaining)
-            if reply["parent_header"].get("msg_id") == msg_id:
-                break
+        reply = await _request(kc, PROBE_TIMEOUT, user_expressions={"p": expression})
         result = reply["content"].get("user_expressions", {}).get("p", {})
         try:
             body, signature = ast.literal_eval(result["data"]["text/plain"])
+            if not isinstance(body, str) or not isinstance(signature, str):
+                raise TypeError("not two strings")
         except Exception:
             return ["the grader's integrity probe was removed or replaced"]
-        expected = hmac.new(self.secret, (nonce + "\n" + body).encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, signature):
+        if not hmac.compare_digest(sign(self.secret, nonce, body).encode(), signature.encode()):
             return ["the grader's integrity probe was replaced"]
         return [line for line in body.split("\n") if line]
 
     async def responsive(self, kc, seconds):
         """Whether the kernel answers a trivial request within `seconds` (after an interrupt)."""
-        msg_id = kc.execute("", silent=True, store_history=False)
-        deadline = time.monotonic() + seconds
         try:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                reply = await kc.get_shell_msg(timeout=remaining)
-                if reply["parent_header"].get("msg_id") == msg_id:
-                    return True
+            await _request(kc, seconds)
+            return True
         except Exception:
             return False
 
+    async def check_baseline(self, kc):
+        """The probe must answer, and find nothing, before any student code has run."""
+        try:
+            baseline = await self.probe(kc)
+        except Exception as error:
+            raise GraderFault(
+                f"the grading kernel did not start its integrity probe ({type(error).__name__})"
+            ) from None
+        if baseline:
+            raise GraderFault("the grading kernel's integrity snapshot is inconsistent: " + "; ".join(baseline))
+
     # --- one notebook ---------------------------------------------------------------------
     async def run(self):
+        """The Result of the job: the submission assembled, run and scored (or why it could not be)."""
         job = self.job
         started = time.monotonic()
         source = nbformat.read(job["source"], as_version=4)
-        result = {
-            "student": job["student"],
-            "assignment": job["assignment"],
-            "notebook": job["notebook"],
-            "repairs": list(job.get("notes", [])),
-            "stopped": None,
-            "tests": [],
-            "notebook_json": None,
-        }
-        tests = [cell for cell in source.cells if utils.is_grade(cell)]
+        notes = list(job.get("notes", []))
         if job.get("submission") is None:
-            result["tests"] = [
-                self._row(cell, "missing", 0.0, job.get("missing_reason", "no notebook submitted")) for cell in tests
-            ]
+            reason = job.get("missing_reason", "no notebook submitted")
+            result = Result.unrun(job, source, Outcome.NOT_SUBMITTED, Status.MISSING, reason, repairs=notes)
             return self._finish(result, started)
         try:
             submission = read_submission(Path(job["submission"]))
         except SubmissionUnreadable as error:
-            result["tests"] = [self._row(cell, "missing", 0.0, str(error)) for cell in tests]
+            result = Result.unrun(job, source, Outcome.UNREADABLE, Status.MISSING, str(error), repairs=notes)
             return self._finish(result, started)
         notebook, repairs = assemble(source, submission)
-        result["repairs"] += repairs
+        result = Result.for_job(job, repairs=notes + repairs)
         await self.execute(notebook, result)
-        result["notebook_json"] = nbformat.writes(notebook)
+        result.notebook_json = nbformat.writes(notebook)
         return self._finish(result, started)
 
-    def _row(self, cell, status, points, message):
-        meta = cell.metadata["nbgrader"]
-        return {
-            "test_id": meta["grade_id"],
-            "points": points,
-            "max_points": float(meta.get("points", 0)),
-            "status": status,
-            "message": message,
-        }
-
     def _finish(self, result, started):
-        result["seconds"] = round(time.monotonic() - started, 2)
+        result.seconds = round(time.monotonic() - started, 2)
         return result
 
-    async def execute(self, notebook, result):
-        limits = self.limits
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        secret_path = self.work_dir / ".grader_secret"
-        secret_path.write_bytes(self.secret)
+    def _exec_line(self, secret_path):
         sandboxed = self.job["sandboxed"]
-        exec_line = (
+        return (
             f"__grader_secret_path__ = {str(secret_path)!r}; "
+            f"__grader_integrity_path__ = {integrity_file(sandboxed)!r}; "
             f"exec(compile(open({startup_file(sandboxed)!r}).read(), 'grader-start-up', 'exec')); "
-            "del __grader_secret_path__"
+            "del __grader_secret_path__, __grader_integrity_path__"
         )
-        km = GradingKernelManager(
-            self.work_dir,
-            memory_bytes=int(limits["memory_bytes"]),
-            file_size_bytes=int(limits["file_size_bytes"]),
-            sandboxed=sandboxed,
-        )
-        client = LimitedOutputClient(
+
+    def _client(self, notebook, km, secret_path):
+        limits = self.limits
+        return LimitedOutputClient(
             notebook,
             km=km,
             timeout=int(limits["cell_timeout"]),
@@ -253,171 +287,172 @@ class Grader:
             iopub_timeout=10,
             record_timing=False,
             output_limit=int(limits["output_bytes"]),
-            extra_arguments=["--HistoryManager.hist_file=:memory:", f"--IPKernelApp.exec_lines={exec_line}"],
+            extra_arguments=[
+                "--HistoryManager.hist_file=:memory:",
+                f"--IPKernelApp.exec_lines={self._exec_line(secret_path)}",
+            ],
             resources={"metadata": {"path": str(self.work_dir)}},
         )
+
+    async def execute(self, notebook, result):
+        """Run `notebook` in a fresh sandboxed kernel, cell by cell; sets result.tests (and .stopped)."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        secret_path = self.work_dir / ".grader_secret"
+        secret_path.write_bytes(self.secret)
+        km = GradingKernelManager(
+            self.work_dir,
+            memory_bytes=int(self.limits["memory_bytes"]),
+            file_size_bytes=int(self.limits["file_size_bytes"]),
+            sandboxed=self.job["sandboxed"],
+        )
+        client = self._client(notebook, km, secret_path)
         replies = {}
 
         async def remember_reply(cell, cell_index, execute_reply):
             replies[cell_index] = execute_reply
 
         client.on_cell_executed = remember_reply
-        rows = {}
-        stop_status, stop_message = None, None
-        deadline = time.monotonic() + float(limits["notebook_timeout"])
-        last_label = "the start"
+        run = NotebookRun(notebook, result, float(self.limits["notebook_timeout"]))
         log = None
         try:
             log = open(self.work_dir / ".kernel" / "kernel.log", "wb")
             async with client.async_setup_kernel(stdout=log, stderr=log):
-                kc = client.kc
-                try:
-                    baseline = await self.probe(kc)
-                except Exception as error:
-                    raise GraderFault(
-                        f"the grading kernel did not start its integrity probe ({type(error).__name__})"
-                    ) from None
-                if baseline:
-                    raise GraderFault("the grading kernel's integrity snapshot is inconsistent: " + "; ".join(baseline))
+                await self.check_baseline(client.kc)
                 for index, cell in enumerate(notebook.cells):
-                    if cell.cell_type != "code":
-                        continue
-                    grade_id = (cell.metadata.get("nbgrader") or {}).get("grade_id")
-                    if stop_status is not None:
-                        if _is_test(cell):
-                            rows[index] = self._row(cell, stop_status, 0.0, stop_message)
-                        continue
-                    if time.monotonic() > deadline:
-                        stop_status = "timeout"
-                        stop_message = f"not run: the notebook ran past its {limits['notebook_timeout']:g} s limit before this cell"
-                        result["stopped"] = f"stopped before cell {index} ({last_label}): notebook time limit"
-                        if _is_test(cell):
-                            rows[index] = self._row(cell, stop_status, 0.0, stop_message)
-                        continue
-                    before = await self.probe(kc) if _is_test(cell) else []
-                    try:
-                        await client.async_execute_cell(cell, index)
-                    except DeadKernelError:
-                        stop_status = "kernel_died"
-                        where = f"cell {index}" + (f" ({grade_id!r})" if grade_id else "")
-                        stop_message = f"not run: the kernel died in {where}"
-                        result["stopped"] = f"the kernel died in {where}, after {last_label}"
-                        cell.outputs.append(
-                            _error_output(
-                                "DeadKernelError",
-                                "the kernel died while this cell ran (crash, os._exit or the memory limit)",
-                            )
-                        )
-                        if _is_test(cell):
-                            rows[index] = self._row(cell, "kernel_died", 0.0, "the kernel died while this test ran")
-                        continue
-                    if client.dropped_bytes.get(index):
-                        cell.outputs.append(
-                            nbformat.v4.new_output(
-                                "stream",
-                                name="stdout",
-                                text=f"\n[output cut: this cell's output passed the {limits['output_bytes']:,} byte limit; "
-                                f"{client.dropped_bytes[index]:,} more bytes were dropped]\n",
-                            )
-                        )
-                    reply = replies.get(index, {}).get("content", {})
-                    timed_out = reply.get("ename") == TIMEOUT_ENAME
-                    if timed_out:
-                        if _message_of(cell)[0] != TIMEOUT_ENAME:
-                            cell.outputs.append(_error_output(TIMEOUT_ENAME, reply.get("evalue", "")))
-                        if not await self.responsive(kc, seconds=float(limits["interrupt_grace"])):
-                            stop_status = "timeout"
-                            stop_message = (
-                                f"not run: cell {index} ran past the {limits['cell_timeout']:g} s limit and "
-                                "ignored the interrupt, so its kernel was stopped"
-                            )
-                            result["stopped"] = (
-                                f"cell {index} ignored the interrupt after its time limit; kernel stopped"
-                            )
-                            if _is_test(cell):
-                                rows[index] = self._row(cell, "timeout", 0.0, reply.get("evalue", ""))
-                            await km.shutdown_kernel(now=True)
-                            continue
-                    if _is_test(cell):
-                        after = await self.probe(kc)
-                        changed = sorted(set(before) | set(after))
-                        if timed_out:
-                            rows[index] = self._row(cell, "timeout", 0.0, reply.get("evalue", ""))
-                        elif changed:
-                            rows[index] = self._row(
-                                cell,
-                                "tampered",
-                                0.0,
-                                "the submission changed what the tests rely on: " + "; ".join(changed),
-                            )
-                        else:
-                            status, points, message = score_test(cell)
-                            rows[index] = self._row(cell, status, points, message)
-                    last_label = f"cell {index}" + (f" ({grade_id!r})" if grade_id else "")
+                    if cell.cell_type == "code":
+                        await self.run_cell(client, km, run, index, cell, replies)
         except GraderFault:
             raise
         except DeadKernelError:
-            if stop_status is None:
-                result["stopped"] = f"the kernel died after {last_label}"
-                stop_status, stop_message = "kernel_died", f"not run: the kernel died after {last_label}"
+            if not run.stopped:
+                message = f"the kernel died after {run.last_label}"
+                run.stop(Status.KERNEL_DIED, f"not run: {message}", message)
         except Exception as error:  # the kernel never came up, stopped answering the probe, ...
-            if stop_status is None:
-                try:
-                    alive = await km.is_alive()
-                except Exception:
-                    alive = False
-                what = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-                if not alive:
-                    stop_status, why = "kernel_died", "the kernel died"
-                else:
-                    stop_status, why = "timeout", "the kernel stopped answering"
-                result["stopped"] = f"{why} after {last_label} ({what})"[:500]
-                stop_message = f"not run: {result['stopped']}"
+            if not run.stopped:
+                await self._lost_kernel(km, run, error)
         finally:
             secret_path.unlink(missing_ok=True)
-            try:  # nbclient leaves a kernel it did not create running
-                if km.has_kernel:
-                    await km.shutdown_kernel(now=True)
-            except Exception:
-                pass
+            await _shut_down(km)
             if log is not None:
                 log.close()
-        for index, cell in enumerate(notebook.cells):
-            if utils.is_grade(cell) and index not in rows:
-                if utils.is_solution(cell) or cell.cell_type != "code":
-                    rows[index] = self._row(cell, "needs_manual_grade", None, "graded by hand")
-                else:
-                    rows[index] = self._row(cell, stop_status or "error", 0.0, stop_message or "not run")
-        result["tests"] = [rows[index] for index in sorted(rows)]
+        result.tests = run.all_tests()
+
+    async def _lost_kernel(self, km, run, error):
+        try:
+            alive = await km.is_alive()
+        except Exception:
+            alive = False
+        what = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        status, why = (
+            (Status.TIMEOUT, "the kernel stopped answering") if alive else (Status.KERNEL_DIED, "the kernel died")
+        )
+        stopped = f"{why} after {run.last_label} ({what})"[:500]
+        run.stop(status, f"not run: {stopped}", stopped)
+
+    # --- one cell --------------------------------------------------------------------------
+    async def run_cell(self, client, km, run, index, cell, replies):
+        """Run one code cell (unless the run has stopped) and score it if it is a test."""
+        if run.stopped:
+            run.skip(index, cell)
+            return
+        if time.monotonic() > run.deadline:
+            limit = self.limits["notebook_timeout"]
+            run.stop(
+                Status.TIMEOUT,
+                f"not run: the notebook ran past its {limit:g} s limit before this cell",
+                f"stopped before cell {index} ({run.last_label}): notebook time limit",
+            )
+            run.skip(index, cell)
+            return
+        before = await self.probe(client.kc) if is_test(cell) else []
+        try:
+            await client.async_execute_cell(cell, index)
+        except DeadKernelError:
+            self._kernel_died_in(run, index, cell)
+            return
+        self._note_dropped_output(client, index, cell)
+        reply = replies.get(index, {}).get("content", {})
+        timed_out = reply.get("ename") == TIMEOUT_ENAME
+        if timed_out and not await self._survived_timeout(client, km, run, index, cell, reply):
+            return
+        if is_test(cell):
+            after = await self.probe(client.kc)
+            self._score(run, index, cell, sorted(set(before) | set(after)), timed_out, reply)
+        run.finished(index, cell)
+
+    def _kernel_died_in(self, run, index, cell):
+        where = _where(index, cell)
+        run.stop(
+            Status.KERNEL_DIED,
+            f"not run: the kernel died in {where}",
+            f"the kernel died in {where}, after {run.last_label}",
+        )
+        evalue = "the kernel died while this cell ran (crash, os._exit or the memory limit)"
+        cell.outputs.append(_error_output("DeadKernelError", evalue))
+        if is_test(cell):
+            run.score(index, cell, Status.KERNEL_DIED, 0.0, "the kernel died while this test ran")
+
+    def _note_dropped_output(self, client, index, cell):
+        dropped = client.dropped_bytes.get(index)
+        if dropped:
+            limit = self.limits["output_bytes"]
+            text = (
+                f"\n[output cut: this cell's output passed the {limit:,} byte limit; "
+                f"{dropped:,} more bytes were dropped]\n"
+            )
+            cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text))
+
+    async def _survived_timeout(self, client, km, run, index, cell, reply):
+        """After a cell's time limit: whether its kernel stopped at the interrupt (else it is shut down)."""
+        if _message_of(cell)[0] != TIMEOUT_ENAME:
+            cell.outputs.append(_error_output(TIMEOUT_ENAME, reply.get("evalue", "")))
+        if await self.responsive(client.kc, seconds=float(self.limits["interrupt_grace"])):
+            return True
+        limit = self.limits["cell_timeout"]
+        run.stop(
+            Status.TIMEOUT,
+            f"not run: cell {index} ran past the {limit:g} s limit and "
+            "ignored the interrupt, so its kernel was stopped",
+            f"cell {index} ignored the interrupt after its time limit; kernel stopped",
+        )
+        if is_test(cell):
+            run.score(index, cell, Status.TIMEOUT, 0.0, reply.get("evalue", ""))
+        await km.shutdown_kernel(now=True)
+        return False
+
+    def _score(self, run, index, cell, changed, timed_out, reply):
+        if timed_out:
+            run.score(index, cell, Status.TIMEOUT, 0.0, reply.get("evalue", ""))
+        elif changed:
+            message = "the submission changed what the tests rely on: " + "; ".join(changed)
+            run.score(index, cell, Status.TAMPERED, 0.0, message)
+        else:
+            run.score(index, cell, *score_test(cell))
+
+
+async def _shut_down(km):
+    try:  # nbclient leaves a kernel it did not create running
+        if km.has_kernel:
+            await km.shutdown_kernel(now=True)
+    except Exception:
+        pass
 
 
 def grade_job(job):
+    """The Result of one job; a GraderFault becomes a result that says so."""
     grader = Grader(job)
     try:
         return asyncio.run(grader.run())
     except GraderFault as fault:
         source = nbformat.read(job["source"], as_version=4)
-        return {
-            "student": job["student"],
-            "assignment": job["assignment"],
-            "notebook": job["notebook"],
-            "repairs": [],
-            "stopped": f"grader fault: {fault}",
-            "notebook_json": None,
-            "seconds": 0,
-            "tests": [
-                grader._row(cell, "error", 0.0, f"grader fault: {fault}")
-                for cell in source.cells
-                if utils.is_grade(cell)
-            ],
-        }
+        return Result.grader_fault(job, source, f"grader fault: {fault}")
 
 
 def run_job_file(job_path, result_path):
     job = json.loads(Path(job_path).read_text())
     result = grade_job(job)
     temporary = Path(result_path).with_suffix(".partial")
-    temporary.write_text(json.dumps(result))
+    temporary.write_text(result.to_json())
     temporary.replace(result_path)
 
 

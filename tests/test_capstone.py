@@ -75,7 +75,7 @@ def test_causes_are_listed_in_an_order_that_says_nothing_and_each_has_its_knob()
 
 def test_reloading_the_module_recreates_equal_plain_data():
     """The hidden tests reload deadrelu.lessons.capstone_diagnose_and_fix; the grading harness's integrity probe
-    (autograder/kernel_startup.py) accepts a reloaded module only if its non-callable values
+    (autograder/integrity.py) accepts a reloaded module only if its non-callable values
     compare equal to the originals, so module-level data holds no lambdas or other callables."""
     import importlib
     import types

@@ -167,7 +167,8 @@ def hostile_class(folder, listener, outside):
         # 2. a loop that swallows the interrupt: the kernel is stopped, later tests lose their points
         "ignores_interrupt": solved(
             elu=ELU
-            + "\nimport time\nwhile True:\n    try:\n        time.sleep(1)\n    except KeyboardInterrupt:\n        pass\n"
+            + "\nimport time\nwhile True:\n    try:\n        time.sleep(1)\n"
+            + "    except KeyboardInterrupt:\n        pass\n"
         ),
         # 3. memory hog: stopped by the address-space limit (MemoryError), not by the machine
         "memory_hog": solved(relu_grad="_hog = []\nwhile True:\n    _hog.append(bytearray(256 * 2**20))\n"),
@@ -184,12 +185,14 @@ def hostile_class(folder, listener, outside):
         # 14. monkeypatching the public check to pass a wrong answer
         "patches_check": solved(
             relu=WRONG_RELU
-            + "import deadrelu.checks.relu_math as _m\n_m.check_relu = lambda *a, **k: None\ncheck_relu = lambda *a, **k: None\n"
+            + "import deadrelu.checks.relu_math as _m\n_m.check_relu = lambda *a, **k: None\n"
+            + "check_relu = lambda *a, **k: None\n"
         ),
         # 15. monkeypatching the assert helpers
         "patches_asserts": solved(
             leaky_relu=WRONG_LEAKY
-            + "import torch\ntorch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\ntorch.testing.assert_close = lambda *a, **k: None\n"
+            + "import torch\ntorch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n"
+            + "torch.testing.assert_close = lambda *a, **k: None\n"
         ),
         # 16. rewriting the test cells as they run
         "rewrites_tests": solved(
@@ -198,7 +201,8 @@ def hostile_class(folder, listener, outside):
         # 17. replacing the grader's own probe
         "fakes_probe": solved(
             elu=WRONG_ELU
-            + "import sys, types\n_fake = types.ModuleType('_grader_probe')\n_fake.probe = lambda nonce: ('', 'x')\nsys.modules['_grader_probe'] = _fake\ncheck_elu = lambda *a, **k: None\n"
+            + "import sys, types\n_fake = types.ModuleType('_grader_probe')\n_fake.probe = lambda nonce: ('', 'x')\n"
+            + "sys.modules['_grader_probe'] = _fake\ncheck_elu = lambda *a, **k: None\n"
         ),
         # 18. reading hidden tests, solutions, the gradebook, other students' work
         "reads_secrets": solved(relu=read_code),
