@@ -12,9 +12,13 @@ matplotlib.use("Agg")
 
 from deadrelu.data import make_positive_inputs  # noqa: E402
 from deadrelu.experiments import run_seeds  # noqa: E402
-from deadrelu.lessons.learning_rate_and_optimizers import (
+from deadrelu.lessons.learning_rate_and_optimizers import (  # noqa: E402
+    ONE_CHANGE_KNOBS,
     DeadShareRecorder,
+    arm_text,
+    changed_knobs,
     clipped_percent,
+    design_arm,
     gradient_norms,
     largest_update_ratio,
     measure_setting,
@@ -23,12 +27,26 @@ from deadrelu.lessons.learning_rate_and_optimizers import (
     plot_dead_share_over_steps,
     plot_gradient_norms,
     plot_sweep_record,
+    run_arm,
     setting,
+    show_design,
     steps_to_target,
     sweep_table,
     verdicts_against,
 )
 from deadrelu.models import make_mlp  # noqa: E402
+
+
+def test_an_arm_keeps_the_baselines_settings_it_leaves_out():
+    assert design_arm({}) == ONE_CHANGE_KNOBS == {"lr": 0.8, "inputs": "raw", "clip_grad_norm": None, "momentum": 0.0}
+    assert design_arm({"inputs": "standardized"})["lr"] == 0.8
+    assert changed_knobs({"control": {}, "treatment": {"inputs": "standardized"}}) == ["inputs"]
+    assert changed_knobs({"control": {"lr": 0.8}, "treatment": {}}) == []
+    assert changed_knobs({"control": {"lr": 0.2}, "treatment": {"inputs": "standardized"}}) == ["inputs", "lr"]
+    assert arm_text({}) == "lr 0.8, raw inputs, no clipping, no momentum"
+    assert (
+        arm_text({"lr": 0.08, "momentum": 0.9, "clip_grad_norm": 2}) == "lr 0.08, raw inputs, clip norm 2, momentum 0.9"
+    )
 
 
 def fake_run(seed, grad_norm=(), ratios=None, eval_steps=(), accuracy=(), dead=(0.1, 0.0), test_accuracy=0.9):
@@ -272,26 +290,6 @@ def test_verdicts_leave_out_seeds_where_a_run_diverged():
 
 
 # --- the design exercise of section 10: arms, their text, and running them -------------------------
-from deadrelu.lessons.learning_rate_and_optimizers import (
-    ONE_CHANGE_KNOBS,
-    arm_text,
-    changed_knobs,
-    design_arm,
-    run_arm,
-    show_design,
-)  # noqa: E402
-
-
-def test_an_arm_keeps_the_baselines_settings_it_leaves_out():
-    assert design_arm({}) == ONE_CHANGE_KNOBS == {"lr": 0.8, "inputs": "raw", "clip_grad_norm": None, "momentum": 0.0}
-    assert design_arm({"inputs": "standardized"})["lr"] == 0.8
-    assert changed_knobs({"control": {}, "treatment": {"inputs": "standardized"}}) == ["inputs"]
-    assert changed_knobs({"control": {"lr": 0.8}, "treatment": {}}) == []
-    assert changed_knobs({"control": {"lr": 0.2}, "treatment": {"inputs": "standardized"}}) == ["inputs", "lr"]
-    assert arm_text({}) == "lr 0.8, raw inputs, no clipping, no momentum"
-    assert (
-        arm_text({"lr": 0.08, "momentum": 0.9, "clip_grad_norm": 2}) == "lr 0.08, raw inputs, clip norm 2, momentum 0.9"
-    )
 
 
 def test_run_arm_reuses_rows_already_run_and_trains_the_others(monkeypatch):

@@ -13,8 +13,10 @@ import json
 from deadrelu.lessons.interview_prep import Question, Quiz
 
 quiz = Quiz([
-    Question("Dead on one batch means dead?", ("yes", "no", "only with a negative bias"), 1, "Count over the whole data set."),
-    Question("First fix for a high update ratio?", ("lower the learning rate", "add layers"), 0, "Smaller steps act on the cause."),
+    Question("Dead on one batch means dead?", ("yes", "no", "only with a negative bias"), 1,
+             "Count over the whole data set."),
+    Question("First fix for a high update ratio?", ("lower the learning rate", "add layers"), 0,
+             "Smaller steps act on the cause."),
 ])
 log = {"initial": [f.value for f in quiz.feedback], "initial_score": quiz.score_label.value}
 
