@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-INIT_SCHEMES = ("default", "xavier_normal", "xavier_uniform", "he_normal", "he_uniform", "orthogonal")
+INIT_SCHEMES = ("default", "xavier_normal", "xavier_uniform", "he_normal", "he_uniform", "orthogonal", "lecun_normal")
 
 RAI_SIGMA = 0.6007  # sigma_out of Lu et al. 2019 for P = Beta(2, 1), see rai_init
 
@@ -30,6 +30,9 @@ def init_model(model: nn.Module, scheme="default", bias=None, generator=None) ->
     - "orthogonal": Saxe et al. 2014, `orthogonal_` with gain sqrt(2) =
       `calculate_gain("relu")`: orthonormal rows (or columns) times sqrt(2), so every
       weight has mean square 2/max(fan_in, fan_out), He's scale for a square layer.
+    - "lecun_normal": LeCun et al. 1998, N(0, 1/fan_in), the initialisation SELU's
+      self-normalising property assumes (Klambauer et al. 2017, with standardised inputs;
+      notebook 06). Same as `kaiming_normal_(nonlinearity="linear")`: half He-normal's variance.
 
     `bias=None` keeps the scheme's bias: PyTorch's for "default", zeros for the others. A
     float sets every bias to that constant: 0.01 makes every unit fire at the start
@@ -66,6 +69,8 @@ def _init_layer(layer, scheme, generator):
         nn.init.kaiming_uniform_(weight, mode="fan_in", nonlinearity="relu", generator=generator)
     elif scheme == "orthogonal":
         nn.init.orthogonal_(weight, gain=nn.init.calculate_gain("relu"), generator=generator)
+    elif scheme == "lecun_normal":
+        nn.init.normal_(weight, 0.0, 1 / math.sqrt(weight[0].numel()), generator=generator)
     if layer.bias is not None:
         nn.init.zeros_(layer.bias)
 

@@ -7,7 +7,6 @@ every weight from a `torch.Generator` seeded with `seed`. So `make_mlp(..., seed
 the same weights whatever ran before, and changing only `bias_init` keeps the weights.
 """
 
-import math
 import numbers
 
 import torch
@@ -18,7 +17,6 @@ from deadrelu.initialization import INIT_SCHEMES, init_model
 
 NORMALIZATIONS = (None, "batch", "layer")
 RESIDUAL_BLOCKS = (False, True, "standard")  # see make_mlp
-MODEL_INITS = INIT_SCHEMES + ("lecun_normal",)  # the schemes of initialization.py, and SELU's (see lecun_normal_)
 
 
 class Residual(nn.Module):
@@ -56,8 +54,8 @@ def make_mlp(
       the block of ResNets and transformers, whose output can be negative. Twice the
       weights per block; the same number of activation layers.
 
-    `init` is a scheme of `initialization.INIT_SCHEMES`, passed to `initialization.init_model`
-    with `bias_init`, or "lecun_normal" (`lecun_normal_`, SELU's initialisation).
+    `init` is a scheme of `initialization.INIT_SCHEMES` ("lecun_normal" for SELU), passed to
+    `initialization.init_model` with `bias_init`.
     """
     widths = _check_widths(widths)
     _check_common(activation, init, seed)
@@ -82,25 +80,7 @@ def make_mlp(
                 layers.extend(block)
         layers.append(nn.Linear(widths[-2], widths[-1]))
         model = nn.Sequential(*layers)
-    generator = torch.Generator().manual_seed(seed)
-    if init == "lecun_normal":
-        return lecun_normal_(model, bias=bias_init, generator=generator)
-    return init_model(model, init, bias=bias_init, generator=generator)
-
-
-def lecun_normal_(model: nn.Module, bias=None, generator=None) -> nn.Module:
-    """LeCun-normal initialisation in place: every nn.Linear / nn.Conv2d weight ~ N(0, 1/fan_in),
-    biases 0 (or the constant `bias`). The initialisation SELU's self-normalising property
-    assumes (Klambauer et al. 2017, with standardised inputs); notebook 06 uses it.
-
-    Same as `nn.init.kaiming_normal_(w, nonlinearity="linear")`; He-normal has twice the variance."""
-    for layer in model.modules():
-        if isinstance(layer, (nn.Linear, nn.Conv2d)):
-            with torch.no_grad():
-                nn.init.normal_(layer.weight, 0.0, 1 / math.sqrt(layer.weight[0].numel()), generator=generator)
-                if layer.bias is not None:
-                    layer.bias.fill_(0.0 if bias is None else float(bias))
-    return model
+    return init_model(model, init, bias=bias_init, generator=torch.Generator().manual_seed(seed))
 
 
 def make_cnn(channels=(8, 16), activation="ReLU", n_classes=10, init="default", seed=0) -> nn.Sequential:
@@ -120,10 +100,7 @@ def make_cnn(channels=(8, 16), activation="ReLU", n_classes=10, init="default", 
             layers += [nn.Conv2d(c_in, c_out, kernel_size=3, padding=1), get_activation(activation)]
         layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels[-1], n_classes)]
         model = nn.Sequential(*layers)
-    generator = torch.Generator().manual_seed(seed)
-    if init == "lecun_normal":
-        return lecun_normal_(model, generator=generator)
-    return init_model(model, init, generator=generator)
+    return init_model(model, init, generator=torch.Generator().manual_seed(seed))
 
 
 def hidden_activations(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -133,7 +110,7 @@ def hidden_activations(model: nn.Module) -> list[tuple[str, nn.Module]]:
     Residual), in registration order, which is the forward order for the models built
     here. Each one marks a "layer" whose units a monitor can count.
     """
-    kinds = tuple({type(get_activation(name)) for name in ACTIVATIONS})
+    kinds = tuple(spec.module for spec in ACTIVATIONS.values())
     return [(name, module) for name, module in model.named_modules() if isinstance(module, kinds)]
 
 
@@ -153,7 +130,7 @@ def _check_widths(widths, name="widths", at_least=2):
 def _check_common(activation, init, seed):
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
-    if init not in MODEL_INITS:
-        raise ValueError(f"unknown init scheme {init!r}; choose one of {list(MODEL_INITS)}")
+    if init not in INIT_SCHEMES:
+        raise ValueError(f"unknown init scheme {init!r}; choose one of {list(INIT_SCHEMES)}")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise TypeError(f"seed must be an int, got {seed!r}")

@@ -19,7 +19,9 @@ Definitions (one place, used everywhere in the course):
   unit i is τ-dormant when s_i <= τ. τ = 0 gives the dead units; the paper uses 0.025
   and 0.1.
 
-Memory is O(units) per layer: the monitor keeps running counts, never the activations.
+Memory is bounded by a constant per watched layer, whatever the number of examples: running
+totals per unit (O(units)) and a scratch buffer of at most `_Accumulator.BUFFER_ELEMENTS`
+numbers where the last few batches wait to be counted together.
 """
 
 import difflib
@@ -29,37 +31,16 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from .activations import TORCH_ACTIVATIONS
 from .tables import Table
 
-#: Activation modules watched by default (every elementwise activation in torch.nn).
-ACTIVATION_MODULES = (
-    nn.ReLU,
-    nn.ReLU6,
-    nn.LeakyReLU,
-    nn.PReLU,
-    nn.RReLU,
-    nn.ELU,
-    nn.SELU,
-    nn.CELU,
-    nn.GELU,
-    nn.SiLU,
-    nn.Mish,
-    nn.Softplus,
-    nn.Hardswish,
-    nn.Hardsigmoid,
-    nn.Hardtanh,
-    nn.Sigmoid,
-    nn.Tanh,
-    nn.Softsign,
-    nn.Threshold,
-    nn.LogSigmoid,
-    nn.Tanhshrink,
-    nn.Softshrink,
-    nn.Hardshrink,
-)
+#: Activation modules watched by default: every elementwise activation of torch.nn
+#: (`activations.TORCH_ACTIVATIONS`, the one list of activation types).
+ACTIVATION_MODULES = tuple(spec.module for spec in TORCH_ACTIVATIONS)
 #: Activations that output exactly 0 for every negative input: "never > 0" means no gradient.
-ZERO_FOR_NEGATIVE_INPUTS = (nn.ReLU, nn.ReLU6)
-NEVER_NEGATIVE = ZERO_FOR_NEGATIVE_INPUTS + (nn.Softplus, nn.Sigmoid, nn.Hardsigmoid)
+ZERO_FOR_NEGATIVE_INPUTS = tuple(spec.module for spec in TORCH_ACTIVATIONS if spec.zero_for_negative_inputs)
+#: Activations whose output is never negative: for them dead means never > 0 (else τ-dormant).
+NEVER_NEGATIVE = tuple(spec.module for spec in TORCH_ACTIVATIONS if spec.never_negative)
 
 DEFAULT_UNIT_DIMS = {2: 1, 3: 2, 4: 1}  # (N, F) -> F, (N, T, F) -> F, (N, C, H, W) -> C
 
@@ -77,20 +58,31 @@ def dormant_scores(mean_abs):
 
 @dataclass
 class LayerStats:
-    """Dead and dormant statistics of one activation layer over the data seen."""
+    """Dead and dormant statistics of one activation layer over the data seen.
+
+    `dead_mask` holds the one decision per unit, made where the statistics are made
+    (`DeadUnitMonitor.report`): never > 0 for activations whose output is never negative
+    (`never_negative`), τ-dormant for the others. `dead`, `dead_units` and `dead_fraction`
+    are read from it.
+    """
 
     name: str
     activation: str
     units: int
-    dead: int
     dormant: int
     firing_rate: torch.Tensor  # per unit: share of outputs > 0
     dormant_score: torch.Tensor  # per unit: ReDo's s_i
     mean_abs: torch.Tensor  # per unit: mean |h_i|
     observations: int  # outputs seen per unit
-    dead_criterion: str  # "never > 0" or "τ-dormant (signed activation)"
+    never_negative: bool  # the activation's output is never negative: dead = never > 0 (else τ-dormant)
     tau: float
+    dead_mask: torch.Tensor  # per unit: True where the unit counts as dead
     histogram: torch.Tensor | None = None  # counts of activation values, when asked for
+
+    @property
+    def dead(self):
+        """Number of units counted as dead."""
+        return int(self.dead_mask.sum())
 
     @property
     def dead_fraction(self):
@@ -103,13 +95,24 @@ class LayerStats:
     @property
     def dead_units(self):
         """Indices of the units counted as dead."""
-        if self.dead_criterion == "never > 0":
-            return (self.firing_rate == 0).nonzero().flatten()
-        return self.dormant_units
+        return self.dead_mask.nonzero().flatten()
 
     @property
     def dormant_units(self):
         return (self.dormant_score <= self.tau).nonzero().flatten()
+
+    @property
+    def dead_criterion(self):
+        """What dead means in this layer, in words (a label for tables and plots)."""
+        return "never > 0" if self.never_negative else "τ-dormant (signed activation)"
+
+    def dead_mask_at(self, tau):
+        """`dead_mask` as it would be with threshold `tau`: the same for never-negative
+        activations (never > 0 does not depend on τ), s_i <= tau for signed ones."""
+        tau = check_tau(tau)
+        if self.never_negative or tau == self.tau:
+            return self.dead_mask
+        return self.dormant_score <= tau
 
 
 @dataclass
@@ -158,7 +161,7 @@ class Report:
 
     def notes(self):
         notes = ["dead = output never > 0 on any example seen; τ-dormant per Sokar et al. 2023."]
-        signed = [layer.name for layer in self.layers if layer.dead_criterion != "never > 0"]
+        signed = [layer.name for layer in self.layers if not layer.never_negative]
         if signed:
             notes.append(f"{', '.join(signed)}: activation can be negative, so 'dead' counts τ-dormant units.")
         if self.not_called:
@@ -174,68 +177,143 @@ class Report:
 
 
 class _Accumulator:
-    """Running per-unit sums for one (module, call) pair, in O(units) memory.
+    """Running per-unit counts of one (module, call) pair, in memory bounded by a constant.
 
-    The hook is on every training step, so it does as little as it can: two reductions per
-    batch whose results wait in a short list, folded into float64 totals every
-    `FOLD_EVERY` batches (and before reading). For never-negative activations, h.sign() is
-    1 where h > 0 and 0 where h == 0, and |h| = h: the cheapest ops that give both counts
-    (bool reductions such as (h > 0).sum() are several times slower on CPU).
+    The hook runs on every training step, so it does as little as it can. A small output (at
+    most `BUFFER_ELEMENTS / WAITING_BATCHES` numbers, an MLP layer's) is copied into a
+    preallocated buffer: one tensor op per step and no reduction; when the buffer is full, and
+    before reading, the waiting batches are counted together. A larger output (or a batch of
+    another shape, such as the short last one of an epoch) is reduced at once, its per-unit sums
+    waiting in a short list (at most `FOLD_EVERY`). Either way the sums are taken batch by batch
+    and totalled in float64, so the result does not depend on the path; `reset()` keeps the
+    buffers for the next batches.
+
+    For never-negative activations h.sign() is 1 where h > 0 and 0 where h == 0, and |h| = h:
+    the cheapest ops that give both counts (bool reductions such as (h > 0).sum() are several
+    times slower on CPU).
     """
 
-    FOLD_EVERY = 64
+    BUFFER_ELEMENTS = 2**18  # most numbers a layer's buffer holds (1 MiB in float32), with one PyTorch thread
+    # With several threads, at most PyTorch's grain size: counting the buffer then stays on the
+    # calling thread instead of waking the thread pool, which on a busy machine can wait milliseconds.
+    BUFFER_ELEMENTS_THREADED = 2**15
+    WAITING_BATCHES = 4  # buffer an output only when this many fit: for larger ones a copy costs more than it saves
+    FOLD_EVERY = 64  # per-batch sums waiting in the list before they are totalled
 
-    def __init__(self, output, unit_dim, never_negative):
+    def __init__(self, output, unit_dim, never_negative, histogram=None):
+        self.shape = output.shape
+        self._dtype_seen = output.dtype
         self.unit_dim = unit_dim
         self.units = output.shape[unit_dim]
         self.dims = tuple(d for d in range(output.dim()) if d != unit_dim)
         self.never_negative = never_negative
-        self._positive = torch.zeros(self.units, dtype=torch.float64, device=output.device)
-        self._abs_sum = torch.zeros(self.units, dtype=torch.float64, device=output.device)
+        self.histogram_range = histogram  # (bins, min, max) or None
+        self.histogram = None
+        self.totals = torch.zeros(2, self.units, dtype=torch.float64, device=output.device)
+        self._positive, self._abs_sum = self.totals  # views: outputs > 0, sum of |output|, per unit
         self._pending_positive, self._pending_abs = [], []
+        self.observations = 0
+        self._per_batch = output.numel() // max(self.units, 1)
+        elements = self.BUFFER_ELEMENTS if torch.get_num_threads() == 1 else self.BUFFER_ELEMENTS_THREADED
+        capacity = elements // max(output.numel(), 1)
+        if capacity >= self.WAITING_BATCHES:
+            dtype = torch.promote_types(output.dtype, torch.float32)  # half precision waits as float32
+            self._buffer = torch.empty((capacity, *output.shape), dtype=dtype, device=output.device)
+            self._slots = self._buffer.unbind(0)  # one view per batch, made once
+        else:
+            self._buffer, self._slots = None, ()
+        self._waiting = 0
+
+    def fits(self, output):
+        """Whether this accumulator can count `output` (same shape, dtype and device as its first)."""
+        return output.shape == self.shape and output.dtype == self._dtype_seen and output.device == self.totals.device
+
+    def clear(self):
+        """Forget every count (the buffer stays, for the next batches)."""
+        self.totals.zero_()
+        self._pending_positive, self._pending_abs = [], []
+        self._waiting = 0
         self.observations = 0
         self.histogram = None
 
-    def add(self, output, histogram):
+    def add(self, output):
+        """Count one batch of this layer's outputs (called by the hook on every forward pass)."""
+        if output.shape == self.shape and self._slots:
+            self._slots[self._waiting].copy_(output.detach())
+            self._waiting += 1
+            self.observations += self._per_batch
+            if self._waiting == len(self._slots):
+                self._count_waiting()
+            return
         shape = output.shape
-        if len(shape) <= self.unit_dim or shape[self.unit_dim] != self.units:
+        if len(shape) != len(self.shape) or shape[self.unit_dim] != self.units:
             raise RuntimeError(
-                f"this layer's output had {self.units} units before and shape {tuple(shape)} now; "
-                "a monitor watches one model with fixed layer sizes"
+                f"this layer's output had shape {tuple(self.shape)} ({self.units} units) before and "
+                f"{tuple(shape)} now; a monitor watches one model with fixed layer sizes: create a new "
+                "DeadUnitMonitor (or call reset()) for another model"
             )
+        output = output.detach()
+        if output.dtype in (torch.float16, torch.bfloat16):
+            output = output.float()  # half precision cannot count past 2048
         if self.never_negative:
             positive, absolute = output.sign(), output
         else:
             positive, absolute = output.sign().clamp_(min=0), output.abs()
-        pending = self._pending_positive
-        pending.append(positive.sum(self.dims))
+        self._pending_positive.append(positive.sum(self.dims))
         self._pending_abs.append(absolute.sum(self.dims))
         self.observations += output.numel() // self.units
-        if len(pending) >= self.FOLD_EVERY:
+        if len(self._pending_positive) >= self.FOLD_EVERY:
             self.fold()
-        if histogram is not None:
-            bins, lo, hi = histogram
-            counts = torch.histc(output.float(), bins=bins, min=lo, max=hi)
-            self.histogram = counts if self.histogram is None else self.histogram + counts
+        if self.histogram_range is not None:
+            self._add_histogram(output)
+
+    def _count_waiting(self):
+        """Count the batches waiting in the buffer, batch by batch, into the totals."""
+        waiting = self._buffer if self._waiting == len(self._slots) else self._buffer[: self._waiting]
+        self._waiting = 0
+        if self.never_negative:
+            positive, absolute = waiting.sign(), waiting
+        else:
+            positive, absolute = waiting.sign().clamp_(min=0), waiting.abs()
+        within_batch = tuple(d + 1 for d in self.dims)
+        # one sum per batch (batches x units), in the activations' dtype, then their total in float64
+        self._positive += positive.sum(within_batch).sum(0, dtype=torch.float64)
+        self._abs_sum += absolute.sum(within_batch).sum(0, dtype=torch.float64)
+        if self.histogram_range is not None:
+            self._add_histogram(waiting)
+
+    def _add_histogram(self, values):
+        bins, low, high = self.histogram_range
+        counts = torch.histc(values.float(), bins=bins, min=low, max=high)
+        self.histogram = counts if self.histogram is None else self.histogram + counts
 
     def fold(self):
+        """Total every count waiting, in the buffer or in the list, into the float64 totals."""
+        if self._waiting:
+            self._count_waiting()
         if self._pending_positive:
-            self._positive += torch.stack(self._pending_positive).sum(0, dtype=torch.float64)
-            self._abs_sum += torch.stack(self._pending_abs).sum(0, dtype=torch.float64)
+            units = self.units
+            self._positive += torch.cat([t.reshape(-1, units) for t in self._pending_positive]).sum(
+                0, dtype=torch.float64
+            )
+            self._abs_sum += torch.cat([t.reshape(-1, units) for t in self._pending_abs]).sum(0, dtype=torch.float64)
             self._pending_positive, self._pending_abs = [], []
 
     def stored_elements(self):
-        """Numbers held (for the memory test): the totals plus the batches waiting to be folded."""
+        """Numbers held (for the memory test): the totals, the buffer and the sums waiting in the list."""
+        buffered = 0 if self._buffer is None else self._buffer.numel()
         waiting = sum(t.numel() for t in self._pending_positive + self._pending_abs)
-        return self._positive.numel() + self._abs_sum.numel() + waiting
+        return self.totals.numel() + buffered + waiting
 
     @property
     def positive(self):
+        """Per unit: how many of its outputs were > 0 (float64)."""
         self.fold()
         return self._positive
 
     @property
     def abs_sum(self):
+        """Per unit: the sum of |output| (float64)."""
         self.fold()
         return self._abs_sum
 
@@ -276,6 +354,7 @@ class DeadUnitMonitor:
         self.histogram = histogram
         self.watched = self._resolve(model, modules)  # name -> module, in registration order
         self._stats = {}  # (name, call index) -> _Accumulator, in first-seen (forward) order
+        self._cleared = {}  # the accumulators of before the last reset(), emptied
         self._calls = {}  # name -> calls so far in the current forward pass
         self._calls_per_forward = {}  # name -> most calls seen in one forward pass
         self._paused = False
@@ -349,15 +428,17 @@ class DeadUnitMonitor:
             accumulator = self._stats.get((name, call))
             if accumulator is None:
                 accumulator = self._new_accumulator(name, call, output)
-            accumulator.add(output.detach(), self.histogram)
+            accumulator.add(output)
             return None  # a returned value would replace the module's output
 
         return hook
 
     def _new_accumulator(self, name, call, output):
         self._calls_per_forward[name] = max(self._calls_per_forward.get(name, 0), call + 1)
-        never_negative = isinstance(self.watched[name], NEVER_NEGATIVE)
-        accumulator = _Accumulator(output, self._unit_dim_for(name, output), never_negative)
+        accumulator = self._cleared.pop((name, call), None)  # the one used before reset(), emptied
+        if accumulator is None or not accumulator.fits(output):
+            never_negative = isinstance(self.watched[name], NEVER_NEGATIVE)
+            accumulator = _Accumulator(output, self._unit_dim_for(name, output), never_negative, self.histogram)
         self._stats[(name, call)] = accumulator
         return accumulator
 
@@ -372,7 +453,9 @@ class DeadUnitMonitor:
 
     def reset(self):
         """Forget what was seen so far (the hooks stay)."""
-        self._stats = {}
+        for accumulator in self._stats.values():
+            accumulator.clear()  # emptied, and used again if the layer is called again: no new buffers
+        self._cleared, self._stats = self._stats, {}
         self._calls = {}
 
     def remove(self):
@@ -405,27 +488,26 @@ class DeadUnitMonitor:
         layers = []
         for (name, call), acc in self._stats.items():
             module = self.watched[name]
-            firing_rate = (acc.positive / acc.observations).float().cpu()
-            mean_abs = (acc.abs_sum / acc.observations).float().cpu()
+            acc.fold()
+            firing_rate, mean_abs = (acc.totals / acc.observations).float().cpu()  # float64 totals, per unit
             scores = dormant_scores(mean_abs)
-            dormant = int((scores <= self.tau).sum())
-            if isinstance(module, NEVER_NEGATIVE):
-                criterion, dead = "never > 0", int((firing_rate == 0).sum())
-            else:
-                criterion, dead = "τ-dormant (signed activation)", dormant
+            dormant = scores <= self.tau
+            # The one place that decides which units are dead (see the module docstring). A unit that
+            # fired once has a firing rate of at least 1 / observations, which is > 0 in float32.
+            dead_mask = firing_rate == 0 if acc.never_negative else dormant
             layers.append(
                 LayerStats(
                     name=self.layer_name(name, call),
                     activation=type(module).__name__,
                     units=firing_rate.numel(),
-                    dead=dead,
-                    dormant=dormant,
+                    dormant=int(dormant.sum()),
                     firing_rate=firing_rate,
                     dormant_score=scores,
                     mean_abs=mean_abs,
                     observations=acc.observations,
-                    dead_criterion=criterion,
+                    never_negative=acc.never_negative,
                     tau=self.tau,
+                    dead_mask=dead_mask,
                     histogram=None if acc.histogram is None else acc.histogram.cpu(),
                 )
             )

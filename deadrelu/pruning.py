@@ -80,14 +80,14 @@ def prune_dead(model, X):
     report = scan(model, X)
     keep_rows, keep_cols, removed = {}, {}, {}
     for layer in layers:
-        firing = report[layer.name].firing_rate
-        keep = (firing > 0).nonzero().flatten()
+        dead = report[layer.name].dead_mask  # ReLU-type layers: dead = never > 0 on X
+        keep = (~dead).nonzero().flatten()
         if len(keep) == 0:
             keep = torch.tensor([0])
-        kept = torch.zeros(len(firing), dtype=torch.bool)
+        kept = torch.zeros(len(dead), dtype=torch.bool)
         kept[keep] = True
         removed[layer.name] = (~kept).nonzero().flatten()
-        if len(keep) == len(firing):
+        if len(keep) == len(dead):
             continue
         keep_rows[id(layer.incoming)] = keep.to(layer.incoming.weight.device)
         keep_cols[id(layer.outgoing)] = keep.to(layer.outgoing.weight.device)

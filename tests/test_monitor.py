@@ -5,7 +5,17 @@ import pytest
 import torch
 from torch import nn
 
-from deadrelu.monitor import DeadUnitMonitor, Report, _Accumulator, scan
+from deadrelu.activations import ACTIVATIONS, TORCH_ACTIVATIONS
+from deadrelu.monitor import (
+    ACTIVATION_MODULES,
+    NEVER_NEGATIVE,
+    ZERO_FOR_NEGATIVE_INPUTS,
+    DeadUnitMonitor,
+    Report,
+    _Accumulator,
+    scan,
+)
+from deadrelu.tracking import DeadUnitTracker
 
 
 def seeded(seed=0):
@@ -196,7 +206,16 @@ def test_in_place_relu_train_and_eval_and_no_grad():
         assert layer.dead == 1 and layer.dead_units.tolist() == [2], mode
 
 
-def test_memory_does_not_grow_with_the_number_of_examples():
+def never_buffer(monkeypatch):
+    """Make every accumulator reduce each batch at once (the path of large outputs)."""
+    monkeypatch.setattr(_Accumulator, "BUFFER_ELEMENTS", 0)
+    monkeypatch.setattr(_Accumulator, "BUFFER_ELEMENTS_THREADED", 0)
+
+
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "reduced at once"])
+def test_memory_does_not_grow_with_the_number_of_examples(monkeypatch, buffered):
+    if not buffered:
+        never_buffer(monkeypatch)
     model = mlp_with_forced_dead_units()
 
     def stored_elements(n_batches):
@@ -206,9 +225,11 @@ def test_memory_does_not_grow_with_the_number_of_examples():
         return sum(acc.stored_elements() for acc in monitor._stats.values())
 
     units = 8 + 6
-    bound = 2 * units * (1 + _Accumulator.FOLD_EVERY)  # totals + batches waiting to be folded
-    assert stored_elements(1) == 4 * units
-    assert stored_elements(1000) <= bound and stored_elements(5000) <= bound
+    # per layer: two totals per unit, the buffer, the per-batch sums waiting to be totalled
+    bound = 2 * units + 2 * _Accumulator.BUFFER_ELEMENTS + 2 * _Accumulator.FOLD_EVERY * units
+    assert max(stored_elements(1), stored_elements(300), stored_elements(1000)) <= bound
+    if buffered:
+        assert stored_elements(1) == stored_elements(300) == stored_elements(1000)
 
 
 def test_shared_activation_module_is_reported_per_call():
@@ -324,3 +345,158 @@ def test_cuda_tensors():
     model = mlp_with_forced_dead_units().cuda()
     report = scan(model, torch.randn(50, 5).cuda())
     assert [layer.dead for layer in report.layers] == [2, 1]
+
+
+# --- rarely-firing units: alive is alive, however rarely -------------------------------
+# The course is about units that fire rarely. A unit that fires on 1 example in 1,000 is
+# alive: a rule such as "firing rate <= 1 % counts as dead" must fail these tests.
+RARE_EXAMPLES = 1000
+
+
+def rarely_firing_mlp():
+    """1 -> 3 ReLU -> 1 on inputs that are 0 except on one example, where x = 1:
+    unit 0 fires only on that example, unit 1 never fires (dead), unit 2 always fires."""
+    model = nn.Sequential(nn.Linear(1, 3), nn.ReLU(), nn.Linear(3, 1))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[1.0], [-1.0], [0.0]]))
+        model[0].bias.copy_(torch.tensor([0.0, 0.0, 1.0]))
+    return model
+
+
+def inputs_firing_once(position):
+    X = torch.zeros(RARE_EXAMPLES, 1)
+    X[position] = 1.0
+    return X
+
+
+def expect_rare_unit_alive(layer, observations=RARE_EXAMPLES):
+    assert layer.observations == observations
+    assert layer.firing_rate[0].item() == pytest.approx(1 / observations, rel=1e-6), "unit 0 fires exactly once"
+    assert layer.dead_mask.tolist() == [False, True, False], "firing once is alive, never firing is dead"
+    assert layer.dead == 1 and layer.dead_units.tolist() == [1] and layer.dead_fraction == pytest.approx(1 / 3)
+
+
+POSITIONS = [0, 1, 499, 500, 511, 512, 998, RARE_EXAMPLES - 1]  # first, middle, batch edges, last
+BATCH_SIZES = [1, 7, 64, 100, 128, 333, 500, 999, 1000, 1024]  # dividing 1,000 and not
+
+
+@pytest.mark.parametrize("position", POSITIONS)
+@pytest.mark.parametrize("batch_size", BATCH_SIZES)
+def test_scan_counts_a_unit_firing_once_in_a_thousand_as_alive(position, batch_size):
+    report = scan(rarely_firing_mlp(), inputs_firing_once(position), batch_size=batch_size)
+    expect_rare_unit_alive(report.layers[0])
+
+
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "reduced at once"])
+@pytest.mark.parametrize("position", [0, 500, RARE_EXAMPLES - 1])
+@pytest.mark.parametrize("batch_size", [1, 16, 64, 300, 1000])
+def test_monitor_during_training_counts_a_unit_firing_once_as_alive(monkeypatch, buffered, position, batch_size):
+    if not buffered:
+        never_buffer(monkeypatch)
+    model = rarely_firing_mlp()
+    X = inputs_firing_once(position)
+    with DeadUnitMonitor(model) as monitor:
+        for xb in X.split(batch_size):
+            model(xb).sum().backward()  # with gradients, as in training
+    expect_rare_unit_alive(monitor.report().layers[0])
+    with DeadUnitMonitor(model) as silent, torch.no_grad():
+        for xb in torch.cat([X[:position], X[position + 1 :]]).split(batch_size):
+            model(xb)
+    assert silent.report().layers[0].dead_mask.tolist() == [True, True, False], "without its example it is dead"
+
+
+def test_a_channel_firing_at_one_position_of_one_example_is_alive():
+    conv = nn.Sequential(nn.Conv2d(1, 2, kernel_size=1), nn.ReLU())
+    with torch.no_grad():
+        conv[0].weight.copy_(torch.tensor([1.0, -1.0]).view(2, 1, 1, 1))
+        conv[0].bias.zero_()
+    X = torch.zeros(RARE_EXAMPLES, 1, 2, 2)
+    X[RARE_EXAMPLES // 2, 0, 1, 0] = 1.0
+    for batch_size in (64, 1000):
+        layer = scan(conv, X, batch_size=batch_size).layers[0]
+        assert layer.observations == 4 * RARE_EXAMPLES
+        assert layer.dead_mask.tolist() == [False, True] and layer.firing_rate[0] > 0
+
+
+@pytest.mark.parametrize("probe", [True, False], ids=["probe", "training batches"])
+def test_tracker_counts_a_unit_firing_once_as_alive(probe):
+    model = rarely_firing_mlp()
+    X = inputs_firing_once(RARE_EXAMPLES - 1)
+    batches = X.split(100)
+    tracker = DeadUnitTracker(model, every=len(batches), probe=X if probe else None)
+    with tracker:
+        for xb in batches:
+            model(xb).sum().backward()
+            tracker.step()
+    assert tracker.history.steps == [len(batches)]
+    assert tracker.history["1"].dead_fraction == [pytest.approx(1 / 3)]
+    assert tracker.history["1"].firing_rates[0][0].item() == pytest.approx(1 / RARE_EXAMPLES)
+
+
+# --- one decision per unit; one list of activation types ------------------------------
+def test_dead_is_read_from_one_boolean_per_unit():
+    layer = scan(mlp_with_forced_dead_units(dead_first=(0, 3, 7)), torch.randn(50, 5)).layers[0]
+    assert layer.dead_mask.dtype == torch.bool and layer.dead_mask.shape == (8,)
+    assert layer.dead_mask.nonzero().flatten().tolist() == layer.dead_units.tolist() == [0, 3, 7]
+    assert layer.dead == 3 and layer.dead_fraction == 3 / 8
+    assert layer.never_negative and layer.dead_criterion == "never > 0"
+    assert torch.equal(layer.dead_mask_at(0.9), layer.dead_mask), "never > 0 does not depend on τ"
+
+
+def test_signed_layers_dead_mask_follows_tau():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.GELU(), nn.Linear(6, 2))
+    layer = scan(model, torch.randn(50, 4), tau=0.1).layers[0]
+    assert not layer.never_negative
+    assert torch.equal(layer.dead_mask, layer.dormant_score <= 0.1)
+    assert torch.equal(layer.dead_mask_at(1.0), layer.dormant_score <= 1.0)
+
+
+def test_activation_lists_come_from_the_one_table():
+    assert ACTIVATION_MODULES == tuple(spec.module for spec in TORCH_ACTIVATIONS)
+    assert set(ZERO_FOR_NEGATIVE_INPUTS) == {nn.ReLU, nn.ReLU6}
+    assert set(NEVER_NEGATIVE) == {nn.ReLU, nn.ReLU6, nn.Softplus, nn.Sigmoid, nn.Hardsigmoid}
+    assert list(ACTIVATIONS) == ["ReLU", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "SiLU", "Softplus"]
+    for spec in ACTIVATIONS.values():
+        assert type(spec.build(spec.default)) is spec.module
+    elementwise = {
+        cls
+        for cls in vars(nn).values()
+        if isinstance(cls, type) and issubclass(cls, nn.Module) and cls.__module__ == "torch.nn.modules.activation"
+    }
+    not_elementwise = {"MultiheadAttention", "Softmax", "Softmin", "Softmax2d", "LogSoftmax", "GLU"}
+    assert {cls for cls in elementwise if cls.__name__ not in not_elementwise} == set(ACTIVATION_MODULES)
+
+
+def test_monitor_knows_modules_the_course_does_not_build():
+    """ReLU6 in a user's model: watched by default, and dead means never > 0."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU6(), nn.Linear(4, 1))
+    with torch.no_grad():
+        model[0].bias[1] = -100.0
+    layer = scan(model, torch.randn(40, 3)).layers[0]
+    assert layer.activation == "ReLU6" and layer.never_negative
+    assert layer.dead_units.tolist() == [1]
+
+
+def test_reset_forgets_everything_but_keeps_the_hooks():
+    model = rarely_firing_mlp()
+    with DeadUnitMonitor(model) as monitor, torch.no_grad():
+        model(inputs_firing_once(3)[:64])  # unit 0 fires here
+        monitor.reset()
+        with pytest.raises(RuntimeError, match="has seen no data yet"):
+            monitor.report()
+        for xb in torch.zeros(100, 1).split(64):  # and never here
+            model(xb)
+    layer = monitor.report().layers[0]
+    assert layer.observations == 100 and layer.dead_mask.tolist() == [True, True, False]
+
+
+def test_half_precision_outputs_are_counted_in_float32():
+    model = mlp_with_forced_dead_units()
+    X = torch.randn(3000, 5, generator=seeded(6))
+    expected = scan(model, X, batch_size=100)
+    for dtype in (torch.bfloat16, torch.float16):
+        report = scan(model.to(dtype), X.to(dtype), batch_size=100)
+        for layer, reference in zip(report.layers, expected.layers):
+            assert layer.dead_units.tolist() == reference.dead_units.tolist()
+            assert layer.observations == 3000 and layer.firing_rate.max() == 1.0, "counts past 2048 stay exact"
