@@ -93,7 +93,8 @@ def layer_parameter_groups(model, lr, lr_scale):
     unknown = sorted(set(lr_scale) - set(modules))
     if unknown:
         raise ValueError(
-            f"lr_scale names {unknown}, which are not modules of the model; its modules are {sorted(m for m in modules if m)}"
+            f"lr_scale names {unknown}, which are not modules of the model; "
+            f"its modules are {sorted(m for m in modules if m)}"
         )
     groups, taken = [], set()
     for name, factor in lr_scale.items():
