@@ -6,6 +6,10 @@ small CNN and, for scale, a 784-1024-1024-10 MLP; batch 64, one PyTorch thread; 
   plain          no monitoring
   bare hooks     a forward hook that does nothing on every activation module: the floor of any
                  hook-based monitor (PyTorch's own cost of calling a hook)
+  copy only      a hook that only copies each activation into a fixed buffer (what the monitor
+                 does per step before counting: the floor of an exact count made later)
+  sum only       a hook that only adds each activation into a fixed accumulator (sums, no count
+                 of positive outputs: not enough for firing rates)
   monitor        DeadUnitMonitor attached (running counts per unit, memory bounded by a constant)
   tracker        the same monitor with activation histograms (the colorful dimension)
   naive store    a hook that keeps every activation, dead units computed at the end of each epoch
@@ -44,6 +48,44 @@ class BareHooks:
     def remove(self):
         for handle in self.handles:
             handle.remove()
+
+
+class CopyOnly(BareHooks):
+    """A hook that copies each full-size activation into a slot of a fixed buffer, and nothing else."""
+
+    SLOTS = 32
+
+    def __init__(self, model):
+        self.handles = []
+        for module in model.modules():
+            if isinstance(module, ACTIVATION_MODULES):
+                state = {"slots": None, "next": 0}
+                self.handles.append(module.register_forward_hook(lambda m, i, o, state=state: self.copy(state, o)))
+
+    def copy(self, state, output):
+        if state["slots"] is None:
+            state["slots"] = torch.empty((self.SLOTS, *output.shape), dtype=output.dtype).unbind(0)
+        slots = state["slots"]
+        if output.shape == slots[0].shape:
+            slots[state["next"]].copy_(output.detach())
+            state["next"] = (state["next"] + 1) % self.SLOTS
+
+
+class SumOnly(BareHooks):
+    """A hook that adds each full-size activation into a fixed accumulator of its shape, and nothing else."""
+
+    def __init__(self, model):
+        self.handles = []
+        for module in model.modules():
+            if isinstance(module, ACTIVATION_MODULES):
+                state = {"total": None}
+                self.handles.append(module.register_forward_hook(lambda m, i, o, state=state: self.add(state, o)))
+
+    def add(self, state, output):
+        if state["total"] is None:
+            state["total"] = torch.zeros_like(output, requires_grad=False)
+        if output.shape == state["total"].shape:
+            state["total"].add_(output.detach())
 
 
 class NaiveStore:
@@ -94,6 +136,8 @@ class Variant:
         self.generator = torch.Generator().manual_seed(0)
         self.watcher = {
             "bare hooks": lambda: BareHooks(self.model),
+            "copy only": lambda: CopyOnly(self.model),
+            "sum only": lambda: SumOnly(self.model),
             "monitor": lambda: DeadUnitMonitor(self.model),
             "tracker": lambda: DeadUnitMonitor(self.model, histogram=(40, -1.0, 6.0)),
             "naive store": lambda: NaiveStore(self.model),
@@ -116,6 +160,8 @@ class Variant:
 ROW_LABELS = {
     "plain": "no monitoring",
     "bare hooks": "a forward hook that does nothing (the floor)",
+    "copy only": "a hook that only copies each activation into a buffer",
+    "sum only": "a hook that only sums each activation (no firing count)",
     "monitor": "`DeadUnitMonitor` attached",
     "tracker": "tracker (monitor + activation histograms)",
     "naive store": "naive: store every activation, reduce per epoch",
@@ -152,7 +198,7 @@ def main():
     args = parser.parse_args()
     clock = time.thread_time if args.clock == "cpu" else time.perf_counter
     torch.set_num_threads(1)
-    variants = ["plain", "bare hooks", "monitor", "tracker", "naive store", "detection pass"]
+    variants = ["plain", "bare hooks", "copy only", "sum only", "monitor", "tracker", "naive store", "detection pass"]
     flat, images = load_digits_split(seed=0), load_digits_split(seed=0, images=True)
     wide = torch.randn(2048, 784, generator=torch.Generator().manual_seed(0))
     setups = {
