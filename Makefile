@@ -2,7 +2,7 @@
 #   make lab      set up (first time only) and open the course in JupyterLab
 #   make test     set up (first time only) and run every test
 # Instructors: make release (regenerate course/ from solutions/), make grade SUBMISSIONS=<folder or zip>,
-#   make environment.yml.
+#   make site (the course as a website; SOLUTIONS=1 for the instructors' edition), make environment.yml.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 # Tools started by the tools (nbgrader runs `alembic`, pytest runs `nbgrader`) come from the venv.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test lint format release grade env clean-env
+.PHONY: lab test lint format release grade site env clean-env
 
 # The environment: Debian packages where we can install them (bubblewrap for the grader's
 # sandbox, chromium for the browser tests: scripts/install_system_packages.sh), then a virtual environment with the pinned versions, the helper package
@@ -72,6 +72,13 @@ JOBS ?=
 GRADE_ARGS ?=
 grade: $(INSTALLED)
 	$(BIN)/python -m autograder.grade $(SUBMISSIONS) $(if $(JOBS),--jobs $(JOBS)) $(GRADE_ARGS)
+
+# The course as a static website in build/site/html (open index.html, or copy the folder to any
+# static host): each notebook in the student's view with a reference run's outputs, no solutions.
+# SOLUTIONS=1 builds the instructors' edition, with solutions, into build/site-solutions/html.
+SOLUTIONS ?=
+site: $(INSTALLED)
+	$(BIN)/python -m website.build $(if $(filter-out 0,$(SOLUTIONS)),--solutions)
 
 environment.yml: requirements.txt scripts/write_environment_yml.py
 	$(PYTHON) scripts/write_environment_yml.py

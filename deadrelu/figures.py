@@ -10,6 +10,7 @@
   controls are done here.
 """
 
+import base64
 import io
 import time
 
@@ -165,6 +166,14 @@ class Explorer(widgets.VBox):
 
     def _on_change(self, change):
         self.update()
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The widget, and its current figure as a PNG for a viewer without a live kernel (the
+        course website, a notebook viewer): JupyterLab shows the widget, the others the picture."""
+        bundle = widgets.VBox._repr_mimebundle_(self, **kwargs)
+        if bundle is not None and self.image.value:
+            bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        return bundle
 
     def update(self):
         """Retrain (an explorer that trains), clear the axes, draw, show the PNG; timed."""

@@ -13,6 +13,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from website import executed
+from website.leak_check import MARKERS, SECRET_REGIONS, found_in, secret_lines  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 COURSE = ROOT / "course"
@@ -233,16 +236,7 @@ def execute_notebook(path, timeout=120):
 
     Returns (executed notebook, seconds). Raises nbclient's CellExecutionError on an error.
     """
-    notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=timeout,
-        kernel_name=notebook.metadata.get("kernelspec", {}).get("name", "python3"),
-        resources={"metadata": {"path": str(Path(path).parent)}},
-    )
-    started = time.perf_counter()
-    client.execute()
-    return notebook, time.perf_counter() - started
+    return executed.execute(path, timeout=timeout)
 
 
 def run_in_kernel(code, kernel_name="deadrelu", timeout=120):
@@ -258,49 +252,15 @@ def last_json_line(text):
 
 
 # --- what must not reach students ------------------------------------------------------
-SECRET_REGIONS = {
-    "solution": ("BEGIN SOLUTION", "END SOLUTION"),
-    "hidden tests": ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"),
-    "mark scheme": ("BEGIN MARK SCHEME", "END MARK SCHEME"),
-}
-MARKERS = [marker for pair in SECRET_REGIONS.values() for marker in pair]
-
-
-def secret_lines(notebook, kinds=tuple(SECRET_REGIONS)):
-    """Lines that only the solution notebook may contain.
-
-    Every line inside a region of the given `kinds` (solution, hidden tests, mark scheme),
-    and with "solution" every line of a manually graded answer cell, unless the same line
-    also appears in the public part of the notebook. Short lines ("return x", "else:") are
-    skipped: they give nothing away.
-    """
-    regions = [SECRET_REGIONS[kind] for kind in kinds]
-    secret, public = set(), set()
-    for cell in notebook.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        whole_cell_secret = "solution" in kinds and cell.cell_type == "markdown" and meta.get("solution", False)
-        inside = None
-        for line in cell.source.split("\n"):
-            opening = next((end for begin, end in SECRET_REGIONS.values() if begin in line), None)
-            if opening:
-                inside = opening
-                continue
-            if inside and inside in line:
-                inside = None
-                continue
-            in_secret_region = inside is not None and any(end == inside for _, end in regions)
-            (secret if in_secret_region or whole_cell_secret else public).add(line.strip())
-    return {line for line in secret - public if len(line) >= 12}
+# One definition of a secret line (website/leak_check.py: secret_lines, MARKERS), shared with
+# the website's leak check.
 
 
 def leaks(notebook_path, secrets):
     """The secret lines and nbgrader markers that occur in a released notebook's text."""
     notebook = nbformat.read(notebook_path, as_version=4)
-    text = "\n".join(cell.source for cell in notebook.cells)
-    raw = Path(notebook_path).read_text()
-    lines = {line.strip() for line in text.split("\n")}
-    # A short secret line counts when a whole line repeats it ("for _ in range(3)" is no leak
-    # inside "for _ in range(30)"); a long one also inside a longer line.
-    found = sorted(line for line in secrets if line in lines or (len(line) >= 30 and line in text))
-    found += [f"marker {marker!r}" for marker in MARKERS if marker in raw]
-    return found
+    found = found_in("\n".join(cell.source for cell in notebook.cells), secrets)
+    raw = Path(notebook_path).read_text()  # markers anywhere in the file, metadata included
+    return [line for line in found if not line.startswith("marker ")] + [
+        f"marker {marker!r}" for marker in MARKERS if marker in raw
+    ]

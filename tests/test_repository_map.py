@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MAPPED_PACKAGES = ("deadrelu", "autograder")
+MAPPED_PACKAGES = ("deadrelu", "autograder", "website")
 
 
 def readme_map(readme_text):

@@ -106,6 +106,20 @@ class Quiz(widgets.VBox):
     def score(self):
         return sum(result is True for result in self.results)
 
+    def _repr_mimebundle_(self, **kwargs):
+        """The widget, and the questions with their options as HTML (never the answers) for a
+        viewer without a live kernel (the course website)."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            items = "".join(
+                f"<li><b>{html.escape(q.prompt)}</b><ul>"
+                + "".join(f"<li>{html.escape(option)}</li>" for option in q.options)
+                + "</ul></li>"
+                for q in self.questions
+            )
+            bundle["text/html"] = f"<ol class='quiz-questions'>{items}</ol>"
+        return bundle
+
     def _clear(self, i):
         self.results[i] = None
         self.feedback[i].value = ""

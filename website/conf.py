@@ -1,0 +1,55 @@
+# Sphinx settings of the course website. `make site` (website/build.py) copies this file and
+# the pages of website/ into build/site/source/, adds the notebook pages and the pages made
+# from README.md, and runs sphinx-build. Everything the pages load is local: the theme's files,
+# MathJax from the jupyter-server-mathjax package, the search index. No request leaves the site.
+
+project = "Dead ReLU units — a hands-on course"
+html_title = "Dead ReLU units"
+author = "the course's authors"
+copyright = "the course's authors"
+
+extensions = ["myst_nb"]
+exclude_patterns = ["_build", "**/.ipynb_checkpoints", "_mathjax"]
+
+# MyST: $math$, headings with anchors (h1-h3) that pages link to, ::: fences.
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
+myst_heading_anchors = 3
+
+# The notebooks come executed by the build (the reference runs); myst-nb never runs them.
+nb_execution_mode = "off"
+nb_output_stderr = "remove"
+nb_ipywidgets_js = {}  # no widget manager from a CDN: widgets arrive as static pictures
+
+# MathJax 2 from the installed jupyter-server-mathjax package, copied into _static/mathjax.
+html_static_path = ["_mathjax"]
+mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
+# The package keeps only the STIX-Web fonts (as the classic notebook configured it).
+mathjax2_config = {
+    "messageStyle": "none",
+    "showMathMenu": False,
+    "HTML-CSS": {"availableFonts": [], "webFont": "STIX-Web", "imageFont": None, "preferredFont": None},
+}
+
+html_theme = "sphinx_book_theme"
+html_favicon = "favicon.svg"  # ReLU: flat at 0, then rising
+html_copy_source = True
+html_sourcelink_suffix = ""  # the download button gives the page's notebook itself
+html_last_updated_fmt = None
+html_context = {"default_mode": "light"}  # a set mode: the theme logs an error for an unset one
+html_theme_options = {
+    "home_page_in_toc": True,
+    "show_toc_level": 2,
+    "use_download_button": True,
+    "use_fullscreen_button": False,
+    "use_repository_button": False,
+    "launch_buttons": {},
+    "navigation_with_keys": False,
+    "search_bar_text": "Search the course…",
+}
+
+if tags.has("solutions"):  # noqa: F821 (Sphinx provides `tags`)
+    html_title = "Dead ReLU units — INSTRUCTORS' EDITION"
+    html_theme_options["announcement"] = (
+        "Instructors' edition: every page shows the solutions and the hidden tests. "
+        "Do not publish it where students can see it before the deadline."
+    )
