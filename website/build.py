@@ -15,6 +15,7 @@
 """
 
 import argparse
+import importlib.metadata
 import re
 import shutil
 import subprocess
@@ -31,6 +32,7 @@ WEBSITE = ROOT / "website"
 COURSE = ROOT / "course"
 README = ROOT / "README.md"
 HAND_WRITTEN = ("remedies.md", "references.md", "conf.py", "favicon.svg")  # and index.md, completed by the build
+MATHJAX = "sphinx-mathjax-offline/static/mathjax"  # MathJax 3, inside that package
 INSERT = "% INSERT: {}"  # a line of website/index.md that the build replaces
 
 
@@ -146,7 +148,7 @@ def stage(source, runs, solutions):
     (source / "instructors.md").write_text(
         "# Instructor's guide\n\n" + promote_headings(readme_section("## For instructors"))
     )
-    mathjax = Path(__import__("jupyter_server_mathjax").__file__).parent / "static"
+    mathjax = Path(importlib.metadata.distribution("sphinx-mathjax-offline").locate_file(MATHJAX))
     (source / "_mathjax").mkdir()
     (source / "_mathjax" / "mathjax").symlink_to(mathjax, target_is_directory=True)
 
@@ -155,9 +157,8 @@ def sphinx(source, html, solutions):
     """Run sphinx-build; returns its warnings (a list of lines)."""
     shutil.rmtree(html, ignore_errors=True)
     warnings = source.parent / "sphinx-warnings.txt"
-    command = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-w", str(warnings), str(source), str(html)]
-    if solutions:
-        command[4:4] = ["-t", "solutions"]
+    tags = ["-t", "solutions"] if solutions else []
+    command = [sys.executable, "-m", "sphinx", "-b", "html", "-q", *tags, "-w", str(warnings), str(source), str(html)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"sphinx-build failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
@@ -188,6 +189,11 @@ def refuse_if_leaking(html):
     )
 
 
+def pages(html):
+    """The site's pages (the theme keeps HTML templates of its own in _static/)."""
+    return sorted(p for p in html.rglob("*.html") if p.relative_to(html).parts[0] != "_static")
+
+
 def build(solutions=False, jobs=2, report=print):
     """Build the site; returns (html folder, sphinx warnings)."""
     started = time.perf_counter()
@@ -200,10 +206,10 @@ def build(solutions=False, jobs=2, report=print):
         report(f"  warning: {line}")
     if not solutions:
         refuse_if_leaking(folder / "html")
-    pages = len(list((folder / "html").rglob("*.html")))
+    count = len(pages(folder / "html"))
     edition = "instructors' edition (WITH SOLUTIONS)" if solutions else "students' site"
     report(
-        f"==> {edition}: {pages} pages in {time.perf_counter() - started:.0f} s: open {folder / 'html' / 'index.html'}"
+        f"==> {edition}: {count} pages in {time.perf_counter() - started:.0f} s: open {folder / 'html' / 'index.html'}"
     )
     return folder / "html", warnings
 

@@ -1,7 +1,7 @@
 # Sphinx settings of the course website. `make site` (website/build.py) copies this file and
 # the pages of website/ into build/site/source/, adds the notebook pages and the pages made
 # from README.md, and runs sphinx-build. Everything the pages load is local: the theme's files,
-# MathJax from the jupyter-server-mathjax package, the search index. No request leaves the site.
+# MathJax from the sphinx-mathjax-offline package, the search index. No request leaves the site.
 
 project = "Dead ReLU units — a hands-on course"
 html_title = "Dead ReLU units"
@@ -20,14 +20,14 @@ nb_execution_mode = "off"
 nb_output_stderr = "remove"
 nb_ipywidgets_js = {}  # no widget manager from a CDN: widgets arrive as static pictures
 
-# MathJax 2 from the installed jupyter-server-mathjax package, copied into _static/mathjax.
+# MathJax 3 from the installed sphinx-mathjax-offline package, copied into _static/mathjax.
 html_static_path = ["_mathjax"]
-mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
-# The package keeps only the STIX-Web fonts (as the classic notebook configured it).
-mathjax2_config = {
-    "messageStyle": "none",
-    "showMathMenu": False,
-    "HTML-CSS": {"availableFonts": [], "webFont": "STIX-Web", "imageFont": None, "preferredFont": None},
+mathjax_path = "mathjax/tex-chtml.js"
+# textmacros: `\_` inside `\text{fan\_in}` as JupyterLab renders it. (Sphinx adds the classes to typeset.)
+mathjax3_config = {
+    "loader": {"load": ["[tex]/textmacros"]},
+    "tex": {"packages": {"[+]": ["textmacros"]}},
+    "options": {"processHtmlClass": "tex2jax_process|mathjax_process|math|output_area"},
 }
 
 html_theme = "sphinx_book_theme"

@@ -45,6 +45,7 @@ def execute(path, timeout=120):
         timeout=timeout,
         kernel_name=notebook.metadata.get("kernelspec", {}).get("name", "python3"),
         resources={"metadata": {"path": str(Path(path).parent)}},
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # not its notice about TCP on every start
     )
     started = time.perf_counter()
     client.execute()
