@@ -215,6 +215,13 @@ def test_notebook_pages_show_the_reference_run(site, base_url, chromium, assignm
     try:
         figures = visit.page.locator(".cell_output img").count()
         stills = visit.page.locator(".live-note").count()
+        notes_without_a_still = visit.page.eval_on_selector_all(
+            ".live-note",
+            """notes => notes.filter(note => {
+                const before = note.parentElement.previousElementSibling;
+                return !(before && (before.matches('img') || before.querySelector('ol.quiz-questions')));
+            }).length""",
+        )
         text = visit.text()
         if stills:
             note = visit.page.locator(".live-note").first
@@ -224,6 +231,7 @@ def test_notebook_pages_show_the_reference_run(site, base_url, chromium, assignm
         visit.close()
     assert figures >= 1, f"{assignment}: no figure among the outputs"
     assert stills >= 1, f"{assignment}: no explorer or quiz still with its note on how to open it live"
+    assert notes_without_a_still == 0, f"{assignment}: a widget note with no picture (a widget without a fallback?)"
     assert "NotImplementedError" in text, f"{assignment}: the exercise cells should show the student's stub"
     if assignment != "01_relu_math":  # 01 has no experiment: its numbers are checked by its exercises
         assert "✔" in text, f"{assignment}: no checked claim (✔ …) with its measured value"
@@ -284,3 +292,21 @@ def test_the_instructors_edition_is_marked_and_shows_the_solutions(site, secrets
     assert len(shown) > 50, f"the instructors' edition should show the solutions; found only {shown}"
     student_index = (site[0] / "index.html").read_text()
     assert "every page shows the solutions" not in student_index
+
+
+def test_the_site_opens_from_the_file_system_without_a_server(site, chromium):
+    """ "Open build/site/html/index.html in a browser", as the README says: no server at all."""
+    problems = []
+    context = chromium.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
+    try:
+        page.goto((site[0] / "index.html").as_uri(), wait_until="load")
+        page.click("nav.bd-docs-nav a[href='notebooks/05_initialization.html']")
+        page.wait_for_selector("mjx-container", timeout=60_000)
+        images = page.eval_on_selector_all(".cell_output img", "images => images.map(i => i.naturalWidth)")
+    finally:
+        context.close()
+    assert problems == [] and images and min(images) > 0, (problems, images)

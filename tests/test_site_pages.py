@@ -75,7 +75,8 @@ def test_widgets_become_their_static_picture_with_a_note_and_progress_bars_go():
     png = base64.b64encode(b"\x89PNG fake").decode()
     outputs = [
         widget({"image/png": png}),  # an explorer: its first figure
-        display({"text/plain": " 40%|████      | 4/10 [00:01<00:02]", WIDGET: {"model_id": "p"}}),  # tqdm
+        display({"text/plain": "lr=0.2:  40%|████      | 4/10 [00:01<00:02]", WIDGET: {"model_id": "p"}}),  # tqdm
+        display({"text/plain": "record_update_ratio=True, callbacks=[<deadrelu.lessons…", WIDGET: {"model_id": "q"}}),
         widget({"text/html": "<ol class='quiz-questions'><li>q</li></ol>"}),  # the quiz
         widget({}),  # a widget with no picture
         stream("UserWarning: something\n", name="stderr"),

@@ -20,8 +20,14 @@ import nbformat
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 STATIC_FALLBACKS = ("image/png", "text/html")
-# tqdm's notebook bar shows itself as text like " 40%|████      | 4/10 [00:01<00:02, ...]"
-PROGRESS_BAR = re.compile(r"^\s*\S*\s*\d+%\|")
+# tqdm's notebook bar shows itself as its text, "lr=0.2:  40%|████      | 4/10 [00:01<00:02, ...]",
+# cut after 110 characters (a long description hides the bar); a widget as "ClassName(children=...".
+PROGRESS_BAR = re.compile(r"\d+%\|")
+WIDGET_REPR = re.compile(r"^[A-Za-z_]\w*\(")
+
+
+def is_progress_bar(text):
+    return bool(PROGRESS_BAR.search(text)) or not WIDGET_REPR.match(text)
 
 
 def live_note(assignment):
@@ -50,7 +56,7 @@ def static_outputs(outputs, assignment):
             kept.append(output)
             continue
         fallback = {mime: data[mime] for mime in STATIC_FALLBACKS if mime in data}
-        if not fallback and PROGRESS_BAR.match(str(data.get("text/plain", ""))):
+        if not fallback and is_progress_bar(str(data.get("text/plain", ""))):
             continue
         if fallback:
             kept.append(nbformat.v4.new_output("display_data", data=fallback))
