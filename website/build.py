@@ -158,7 +158,9 @@ def sphinx(source, html, solutions):
     shutil.rmtree(html, ignore_errors=True)
     warnings = source.parent / "sphinx-warnings.txt"
     tags = ["-t", "solutions"] if solutions else []
-    command = [sys.executable, "-m", "sphinx", "-b", "html", "-q", *tags, "-w", str(warnings), str(source), str(html)]
+    doctrees = ["-d", str(source.parent / "doctrees")]  # Sphinx's cache, kept out of the published folder
+    command = [sys.executable, "-m", "sphinx", "-b", "html", "-q", *tags, *doctrees, "-w", str(warnings)]
+    command += [str(source), str(html)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"sphinx-build failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
