@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from course_tools import ASSIGNMENTS, ROOT, course_notebook, solution_notebook
-from website import build, leak_check, student_view
+from website import build, executed, leak_check, student_view
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
@@ -198,3 +198,53 @@ def test_the_quiz_shows_its_questions_but_not_its_answers_without_a_kernel():
     page = quiz._repr_mimebundle_()["text/html"]
     assert "Which is dead?" in page and "always 0" in page and "sometimes 0" in page
     assert "never fires" not in page and "✔" not in page
+
+
+# --- reference runs and bad input ---------------------------------------------------------------------
+@pytest.fixture
+def scratch_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(executed, "CACHE", tmp_path / "executed")
+    return tmp_path / "executed"
+
+
+def test_a_kept_run_is_reused_only_while_its_key_matches(scratch_cache):
+    notebook = nbformat.read(solution_notebook("01_relu_math"), as_version=4)
+    executed.store("01_relu_math", notebook, 7.2)
+    assert executed.kept("01_relu_math") is not None
+    stale = nbformat.read(scratch_cache / "01_relu_math.ipynb", as_version=4)
+    stale.metadata[executed.KEY_FIELD]["key"] = "a run of another version of the notebook"
+    nbformat.write(stale, scratch_cache / "01_relu_math.ipynb")
+    assert executed.kept("01_relu_math") is None
+    (scratch_cache / "01_relu_math.ipynb").write_text("{ not a notebook")
+    assert executed.kept("01_relu_math") is None  # damaged: run again, no crash
+    assert executed.kept("02_how_units_die") is None  # never run
+
+
+def test_the_key_changes_with_the_notebook_and_with_the_helper_package(tmp_path, monkeypatch):
+    before = executed.run_key("01_relu_math")
+    copy = tmp_path / "solutions" / "01_relu_math"
+    copy.mkdir(parents=True)
+    (copy / "01_relu_math.ipynb").write_text(solution_notebook("01_relu_math").read_text() + "\n")
+    monkeypatch.setattr(executed, "SOLUTIONS", tmp_path / "solutions")
+    assert executed.run_key("01_relu_math") != before
+    monkeypatch.setattr(executed, "INPUTS", ("deadrelu/seeding.py",))
+    assert executed.run_key("01_relu_math") != before
+
+
+def test_a_notebook_that_fails_its_reference_run_is_named_with_its_error(tmp_path, monkeypatch, scratch_cache):
+    broken = nbformat.v4.new_notebook()
+    broken.metadata["kernelspec"] = {"name": "deadrelu", "display_name": "Python 3 (deadrelu)", "language": "python"}
+    broken.cells = [code("print('fine')"), code("1 / 0")]
+    (tmp_path / "solutions" / "99_broken").mkdir(parents=True)
+    nbformat.write(broken, tmp_path / "solutions" / "99_broken" / "99_broken.ipynb")
+    monkeypatch.setattr(executed, "SOLUTIONS", tmp_path / "solutions")
+    with pytest.raises(executed.ReferenceRunFailed, match=r"(?s)solutions/99_broken stopped.*ZeroDivisionError"):
+        executed.reference_runs(["99_broken"], jobs=1, report=lambda line: None)
+    assert not (scratch_cache / "99_broken.ipynb").exists()  # nothing half-run is kept
+
+
+def test_a_missing_student_notebook_asks_for_make_release(tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "COURSE", tmp_path / "course")
+    run = nbformat.read(solution_notebook("01_relu_math"), as_version=4)
+    with pytest.raises(SystemExit, match=r"course/01_relu_math/01_relu_math.ipynb is missing.*make release"):
+        build.stage(tmp_path / "source", {"01_relu_math": run}, solutions=False)

@@ -134,7 +134,10 @@ def stage(source, runs, solutions):
         if solutions:
             page = student_view.solutions_page(run, assignment)
         else:
-            released[assignment] = nbformat.read(COURSE / assignment / f"{assignment}.ipynb", as_version=4)
+            path = COURSE / assignment / f"{assignment}.ipynb"
+            if not path.is_file():
+                raise SystemExit(f"course/{assignment}/{assignment}.ipynb is missing: generate it with `make release`")
+            released[assignment] = nbformat.read(path, as_version=4)
             page = student_view.student_page(run, released[assignment], assignment)
         nbformat.write(page, source / "notebooks" / f"{assignment}.ipynb")
     headers = released or runs
@@ -223,7 +226,10 @@ def main(argv=None):
     )
     parser.add_argument("--jobs", type=int, default=2, help="notebooks executed at once (default 2)")
     arguments = parser.parse_args(argv)
-    build(solutions=arguments.solutions, jobs=arguments.jobs)
+    try:
+        build(solutions=arguments.solutions, jobs=arguments.jobs)
+    except (executed.ReferenceRunFailed, ValueError) as error:
+        raise SystemExit(f"make site: {error}") from None
 
 
 if __name__ == "__main__":

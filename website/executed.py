@@ -30,9 +30,10 @@ def solution_notebook(assignment):
 def run_key(assignment):
     """A hash of the solution notebook and of everything it imports from this repository."""
     digest = hashlib.sha256()
-    paths = [solution_notebook(assignment)] + sorted(p for pattern in INPUTS for p in ROOT.glob(pattern))
-    for path in paths:
-        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    named = [(f"solutions/{assignment}", solution_notebook(assignment))]
+    named += [(p.relative_to(ROOT).as_posix(), p) for p in sorted(p for pattern in INPUTS for p in ROOT.glob(pattern))]
+    for name, path in named:
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -76,9 +77,19 @@ def kept(assignment):
     return notebook
 
 
+class ReferenceRunFailed(RuntimeError):
+    """A solution notebook stopped with an error: the site cannot show its outputs."""
+
+
 def _run_and_store(assignment):
     key = run_key(assignment)
-    notebook, seconds = execute(solution_notebook(assignment))
+    try:
+        notebook, seconds = execute(solution_notebook(assignment))
+    except Exception as error:  # nbclient's CellExecutionError names the cell and the error
+        raise ReferenceRunFailed(
+            f"solutions/{assignment} stopped with an error in its reference run (fix the notebook; "
+            f"`make test` runs it too):\n{error}"
+        ) from None
     store(assignment, notebook, seconds, key)
     return assignment, seconds
 
