@@ -20,11 +20,12 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import nbformat
 import pytest
 
 from browser_tools import browser_unavailable_reason, launch_chromium, skip_or_fail
 from course_tools import ASSIGNMENTS, MEASUREMENTS, ROOT
-from website import build, leak_check
+from website import build, executed, leak_check, student_view
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -207,6 +208,31 @@ def test_the_navigation_lists_every_notebook_and_every_reference_page(base_url, 
     expected = NOTEBOOK_PAGES + OTHER_PAGES[1:]
     missing = [page for page in expected if page not in navigation]
     assert not missing, f"not in the side navigation: {missing} (it lists {navigation})"
+
+
+def answer_echoes(assignment):
+    """Lines the reference run printed from the solution's answer constants (a prediction's
+    check echoing it, a verify cell printing it beside the measurement)."""
+    run = executed.kept(assignment)
+    answers = student_view.answer_constants(run)
+    echoes = set()
+    for cell in run.cells:
+        if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("solution"):
+            if student_view.uses_any(cell.source, answers):
+                text = "".join(o.get("text", "") or str(o.get("data", {}).get("text/plain", "")) for o in cell.outputs)
+                echoes |= {line.strip() for line in text.split("\n") if len(line.strip()) >= 25}
+    released = nbformat.read(ROOT / "course" / assignment / f"{assignment}.ipynb", as_version=4)
+    public = "\n".join(cell.source for cell in released.cells)  # a table's title may also be a heading
+    return {line for line in echoes if line not in public}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_no_page_prints_the_answers_of_the_prediction_exercises(site, assignment):
+    echoes = answer_echoes(assignment)
+    assert echoes, f"{assignment}: expected outputs that depend on an answer in the reference run"
+    page = leak_check.html_text((site[0] / "notebooks" / f"{assignment}.html").read_text())
+    shown = sorted(line for line in echoes if line in page)
+    assert not shown, f"{assignment}'s page prints what the reference run computed from the solution: {shown[:5]}"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

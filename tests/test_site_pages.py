@@ -65,6 +65,31 @@ def test_student_page_takes_sources_from_the_release_and_outputs_from_the_refere
     assert "widgets" not in page.metadata
 
 
+def test_outputs_computed_from_an_answer_constant_are_not_shown():
+    """A prediction's public check echoes it and the verify cell prints it beside the measurement:
+    from the reference run, both would print the key."""
+    executed, released = pair(
+        [
+            code("RANKING = 'B > A'\nscratch = 1", solution=True),
+            code("check_ranking(RANKING)", [stream("RANKING: B > A is well formed\n")], grade_id="t1"),
+            code("show(measure(), RANKING)", [stream("yours B > A, measured B > A\n")]),
+            code("print(scratch, 'RANKINGS')", [stream("1 RANKINGS\n")]),  # a lower-case name, another word
+        ],
+        [
+            code("RANKING = None\nscratch = 1", solution=True),
+            code("check_ranking(RANKING)", grade_id="t1"),
+            code("show(measure(), RANKING)"),
+            code("print(scratch, 'RANKINGS')"),
+        ],
+    )
+    assert student_view.answer_constants(executed) == {"RANKING"}
+    page = student_view.student_page(executed, released, "02_how_units_die")
+    for cell in page.cells[1:3]:
+        assert [o["data"]["text/html"] for o in cell.outputs] == [student_view.ANSWER_NOTE]
+    assert page.cells[3].outputs[0]["text"] == "1 RANKINGS\n"
+    assert "B > A" not in nbformat.writes(page).replace("RANKING = 'B > A'", "")
+
+
 def test_a_release_that_does_not_match_the_solutions_asks_for_make_release():
     executed, released = pair([code("x = 1"), code("y = 2")], [code("x = 1")])
     with pytest.raises(ValueError, match="make release"):

@@ -7,6 +7,10 @@ notebook) and returns a notebook in which
 - every cell's source is the student's (solutions replaced by their stubs, hidden tests and
   mark schemes removed: exactly what nbgrader released);
 - cells the student writes (answers) have no outputs: those came from the solution;
+- cells that use an answer constant (a prediction, diagnosis or design such as
+  `BORN_DEAD_RANKING`: an upper-case name an answer cell assigns) show a note instead of their
+  outputs: the public check echoes the answer, and the verify cell prints it beside the
+  measurement — the reference run would print the key;
 - the other cells keep the reference run's outputs (figures, tables, the checked claims'
   measured values), made readable without a live kernel by `static_outputs`.
 
@@ -14,6 +18,7 @@ notebook) and returns a notebook in which
 its outputs made static the same way.
 """
 
+import ast
 import re
 
 import nbformat
@@ -64,6 +69,35 @@ def static_outputs(outputs, assignment):
     return kept
 
 
+ANSWER_NOTE = (
+    "<p class='answer-note'><em>Output not shown: this cell prints what it computes from your answer to "
+    "the exercise above. Run the notebook with your own answer to see it.</em></p>"
+)
+
+
+def answer_constants(notebook):
+    """Upper-case names assigned at the top level of the notebook's answer cells (the course's
+    predictions, diagnoses and designs: `BORN_DEAD_RANKING = ...`)."""
+    names = set()
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or not _is_answer(cell):
+            continue
+        try:
+            body = ast.parse(cell.source).body
+        except SyntaxError:  # an IPython magic: nothing the course uses in answers
+            continue
+        for node in body:
+            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id.isupper():
+                    names.add(target.id)
+    return names
+
+
+def uses_any(source, names):
+    return any(re.search(rf"\b{re.escape(name)}\b", source) for name in names)
+
+
 def _is_answer(cell):
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
 
@@ -86,11 +120,17 @@ def student_page(executed, released, assignment):
             f"{assignment}: course/{assignment} does not match solutions/{assignment} cell for cell; "
             f"regenerate it with `make release`"
         )
+    answers = answer_constants(executed)
     for run, cell in zip(executed.cells, page.cells):
         if cell.cell_type != "code":
             continue
-        cell.outputs = [] if _is_answer(cell) else static_outputs(run.outputs, assignment)
-        cell.execution_count = None if _is_answer(cell) else run.execution_count
+        if _is_answer(cell):
+            cell.outputs, cell.execution_count = [], None
+        elif uses_any(cell.source, answers):
+            cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": ANSWER_NOTE})]
+            cell.execution_count = run.execution_count
+        else:
+            cell.outputs, cell.execution_count = static_outputs(run.outputs, assignment), run.execution_count
     return _clean(page)
 
 
