@@ -29,8 +29,7 @@ ASSIGNMENTS = sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and (p / 
 MEASUREMENTS: dict[str, str] = {}
 
 
-def solution_notebook(assignment):
-    return SOLUTIONS / assignment / f"{assignment}.ipynb"
+solution_notebook = executed.solution_notebook  # solutions/<id>/<id>.ipynb
 
 
 def course_notebook(assignment):
