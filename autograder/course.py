@@ -13,7 +13,7 @@ class UsageError(Exception):
 
 
 class Course:
-    def __init__(self, root=REPO, gradebook=None):
+    def __init__(self, root=REPO, gradebook=None, db_url=None):
         self.root = Path(root)
         self.source_dir = self.root / "solutions"
         self.assignments = {}
@@ -21,7 +21,10 @@ class Course:
             notebooks = sorted(p.stem for p in folder.glob("*.ipynb"))
             if folder.is_dir() and notebooks:
                 self.assignments[folder.name] = notebooks
-        self.db_url = "sqlite:///" + str(Path(gradebook or self.root / "autograder" / "gradebook.db").resolve())
+        # A SQLite file (the default, or --gradebook FILE), or any SQLAlchemy URL (--db postgresql://...).
+        self.db_url = db_url or "sqlite:///" + str(
+            Path(gradebook or self.root / "autograder" / "gradebook.db").resolve()
+        )
 
     def source(self, assignment, notebook):
         return self.source_dir / assignment / f"{notebook}.ipynb"

@@ -4,21 +4,27 @@ Input: a folder `<student>/<assignment>/<notebook>.ipynb` (nbgrader's `submitted
 or an LMS download, a zip of files whose names hold the student and the notebook
 (`--pattern` says how). A zip is first collected into `autograder/submitted/`.
 
-Every notebook is graded by a worker (autograder/worker.py, started by pool.py) in a sandbox
-of its own, up to `--jobs` at a time; submissions.py finds the notebooks, recording.py writes
+Every notebook becomes a task (tasks.py: the submission's bytes and the source notebook,
+carried by value), graded in a sandbox of its own: on this machine by worker processes
+(pool.py), up to `--jobs` at a time, or with `--scheduler tcp://host:8786` by the workers
+of a Dask cluster (cluster.py). submissions.py finds the notebooks, recording.py writes
 what comes back, and this module is the command and its run loop. This process alone
-writes the gradebook, one finished notebook at a time, so parallel grading cannot corrupt
-it (nbgrader's own autograde cannot run in parallel: jupyter/nbgrader#174). It writes,
-under `--out` (default `autograder/`):
+writes the gradebook (SQLite by default, `--db postgresql://...` for a server), one
+finished notebook at a time, so parallel grading cannot corrupt it (nbgrader's own
+autograde cannot run in parallel: jupyter/nbgrader#174). Running the same command again
+after an interruption grades only what the gradebook does not hold yet (`--regrade`
+grades everything). It writes, under `--out` (default `autograder/`):
 
     grades.csv                      one row per student x assignment: score, max score
     test_results.csv                one row per test: status, points and failure message
     autograded/<student>/<assignment>/<notebook>.ipynb   the executed notebooks (for the formgrader)
     feedback/<student>/<assignment>/<notebook>.html      what each student gets back
+    results/<student>/<assignment>/<notebook>.json       each result with its task's key (for reruns)
 
 and prints progress while it runs and a summary at the end. Exit status: 0 when every
 submission was graded (whatever the scores), 1 when some could not be, 2 for a usage
-error (for example `--require-sandbox` without a working sandbox).
+error (for example `--require-sandbox` without a working sandbox, a gradebook database or a
+scheduler that cannot be reached: nothing is graded then).
 """
 
 import argparse
@@ -27,12 +33,12 @@ import re
 import sys
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from autograder import tasks
 from autograder.course import Course, UsageError
-from autograder.pool import WorkerPool
-from autograder.recording import Recorder
+from autograder.pool import WorkerPool, fault
+from autograder.recording import Recorder, RecordingDeferred, check_database
 from autograder.results import Outcome, Status
 from autograder.sandbox import REPO, sandbox_problem
 from autograder.submissions import DEFAULT_PATTERN, collect_zip, find_submissions
@@ -90,8 +96,34 @@ def build_parser():
         default=10,
         help="seconds a timed-out cell gets to stop after the interrupt (default: 10)",
     )
-    parser.add_argument(
+    database = parser.add_mutually_exclusive_group()
+    database.add_argument(
         "--gradebook", type=Path, default=None, help="gradebook file (default: autograder/gradebook.db)"
+    )
+    database.add_argument(
+        "--db",
+        default=None,
+        metavar="URL",
+        help="gradebook database as an SQLAlchemy URL, e.g. postgresql://grader@dbhost/deadrelu "
+        "(default: the SQLite file autograder/gradebook.db)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="grade on the Dask cluster of this scheduler, e.g. tcp://10.0.0.1:8786 (default: on this machine)",
+    )
+    parser.add_argument(
+        "--scheduler-timeout",
+        type=float,
+        default=20,
+        metavar="SECONDS",
+        help="how long to try to reach the scheduler, and to wait for its first worker (default: 20)",
+    )
+    parser.add_argument(
+        "--regrade",
+        action="store_true",
+        help="grade every submission again, even those the gradebook already holds with the same bytes",
     )
     parser.add_argument(
         "--file-size",
@@ -124,8 +156,12 @@ def _check_arguments(args, course):
 
 
 def _use_sandbox(args):
-    """Whether kernels run in the sandbox; warns loudly when not, refuses if --require-sandbox."""
-    problem = sandbox_problem()
+    """Whether kernels run in the sandbox; warns loudly when not, refuses if --require-sandbox.
+
+    On a cluster the workers' sandboxes count, not this machine's: cluster.py refuses workers
+    without one unless --no-sandbox.
+    """
+    problem = None if args.scheduler else sandbox_problem()
     if problem and args.require_sandbox:
         raise UsageError(f"--require-sandbox: {problem}")
     if not (args.no_sandbox or problem):
@@ -168,49 +204,97 @@ def _limits(args):
     }
 
 
-def _progress_line(job, result):
+def _progress_line(result, on_cluster):
     counts = Counter(test.status.value for test in result.tests)
     line = (
-        f"{job['student']:>16} {job['assignment']:<34} {result.score:>5g}/{result.max_score:<4g} "
+        f"{result.student:>16} {result.assignment:<34} {result.score:>5g}/{result.max_score:<4g} "
         + ", ".join(f"{n} {s}" for s, n in counts.items())
-        + f"  ({result.seconds:.1f} s)"
+        + f"  ({result.seconds:.1f} s{', ' + result.worker if on_cluster else ''})"
     )
     if result.stopped:
         line += f"\n{'':>17}stopped: {result.stopped}"
     return line
 
 
-def _grade_all(jobs, pool, recorder, say):
-    """Grade every job, recording each result as it comes; returns how many could not be graded."""
-    failures = 0
-    with ThreadPoolExecutor(max_workers=len(pool.slots)) as executor:
-        futures = {executor.submit(pool.grade, number, job): job for number, job in enumerate(jobs)}
-        for future in as_completed(futures):
-            job = futures[future]
-            try:
-                result = future.result()
-            except Exception as error:  # a bug of ours: report it, go on with the others
-                result = pool.fault(job, f"grader error: {error!r}")
-            try:
-                recorder.record(job, result)
-            except Exception as error:
-                failures += 1
-                print(f"ERROR recording {job['student']}/{job['assignment']}: {error!r}", file=sys.stderr)
-                continue
-            if result.outcome is Outcome.GRADER_FAULT:
-                failures += 1
-            say(_progress_line(job, result))
-    return failures
+class Run:
+    """What this run did with each task: skipped (already recorded), recorded, deferred, failed."""
+
+    def __init__(self):
+        self.skipped = 0
+        self.from_disk = 0
+        self.deferred = []  # messages: results kept on disk, not yet in the gradebook
+        self.failures = 0
+        self.by_worker = Counter()
 
 
-def _print_summary(recorder, jobs, elapsed, ignored, skipped, paths, stream):
+def _plan(task_list, recorder, regrade):
+    """Split the tasks: those the gradebook holds (skipped), those kept on disk only (recorded now), the rest."""
+    if regrade:
+        return [], [], task_list
+    recorded = recorder.recorded_keys()
+    skip, record, grade = [], [], []
+    for task in task_list:
+        kept = recorder.kept_result(task)
+        if kept is None:
+            grade.append(task)
+        elif recorded.get((task["student"], task["assignment"], task["notebook"])) == task["key"]:
+            skip.append((task, kept))
+        else:
+            record.append((task, kept))
+    return skip, record, grade
+
+
+def _record(recorder, task, result, run, kept=False):
+    try:
+        recorder.record(task, result, kept=kept)
+    except RecordingDeferred as deferred:
+        run.deferred.append(f"{tasks.describe(task)}: {deferred}")
+        return False
+    except Exception as error:
+        run.failures += 1
+        print(f"ERROR recording {tasks.describe(task)}: {error!r}", file=sys.stderr)
+        return False
+    return True
+
+
+def _grade_all(task_list, executor, recorder, run, say, on_cluster):
+    """Grade every task, recording each result as it comes."""
+    for task, result in executor.results(enumerate(task_list)):
+        if isinstance(result, tasks.TaskRefused):
+            run.failures += 1
+            say(f"NOT GRADED {tasks.describe(task)}: {result} (run again once fixed)")
+            continue
+        if isinstance(result, Exception):  # a bug of ours, or a task that killed its workers: reported, not lost
+            result = fault(task, f"grader error: {result!r}")
+        if result.outcome is Outcome.GRADER_FAULT:
+            run.failures += 1
+        run.by_worker[result.worker or "?"] += 1
+        if _record(recorder, task, result, run):
+            say(_progress_line(result, on_cluster))
+        else:
+            say(f"{_progress_line(result, on_cluster)}\n{'':>17}NOT YET IN THE GRADEBOOK (kept on disk)")
+
+
+def _print_summary(recorder, graded, run, elapsed, ignored, skipped, paths, stream):
     grades_path, tests_path = paths
     counts = recorder.status_counts()
     print(
-        f"\nGraded {len(jobs)} notebook(s) in {elapsed:.1f} s. Tests: "
+        f"\nGraded {graded} notebook(s) in {elapsed:.1f} s. Tests: "
         + ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s]),
         file=stream,
     )
+    if run.skipped or run.from_disk:
+        print(
+            f"Already in the gradebook, not graded again: {run.skipped}; "
+            f"graded by an earlier run and recorded now: {run.from_disk}",
+            file=stream,
+        )
+    if len(run.by_worker) > 1:
+        print("By worker: " + ", ".join(f"{w} {n}" for w, n in sorted(run.by_worker.items())), file=stream)
+    for line in run.deferred:
+        print(f"NOT YET IN THE GRADEBOOK: {line}", file=stream)
+    if run.deferred:
+        print("Run the same command again to record them (they are not graded again).", file=stream)
     for line in ignored:
         print(f"ignored: {line}", file=stream)
     for name, why in skipped:
@@ -219,11 +303,20 @@ def _print_summary(recorder, jobs, elapsed, ignored, skipped, paths, stream):
     print(f"Grades:   {grades_path}\nTests:    {tests_path}\nFeedback: {out_dir / 'feedback'}", file=stream)
 
 
+def _executor(args, count, sandboxed):
+    if args.scheduler:
+        from autograder.cluster import DaskCluster
+
+        return DaskCluster(args.scheduler, sandboxed, connect_timeout=args.scheduler_timeout)
+    return WorkerPool(max(1, min(args.jobs, count)), args.notebook_timeout)
+
+
 def grade(args, stream=sys.stdout):
     """Run a grading; returns (exit status, Recorder)."""
     _put_venv_on_path()
-    course = Course(gradebook=args.gradebook)
+    course = Course(gradebook=args.gradebook, db_url=args.db)
     _check_arguments(args, course)
+    check_database(course.db_url)  # before anything is graded
     sandboxed = _use_sandbox(args)
     out_dir = args.out.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -231,18 +324,30 @@ def grade(args, stream=sys.stdout):
     course.ensure_gradebook(sorted({job["assignment"] for job in jobs}))
 
     recorder = Recorder(course, out_dir)
+    limits = _limits(args)
+    task_list = [
+        tasks.make_task(job, course.source(job["assignment"], job["notebook"]), sandboxed, limits) for job in jobs
+    ]
+    to_skip, to_record, to_grade = _plan(task_list, recorder, args.regrade)
+    run = Run()
+    for task, result in to_skip:
+        recorder.take(result)
+        run.skipped += 1
+    for task, result in to_record:
+        run.from_disk += _record(recorder, task, result, run, kept=True)
     started = time.monotonic()
-    pool = WorkerPool(course, min(args.jobs, len(jobs)), sandboxed, _limits(args))
-    print(
-        f"Grading {len(jobs)} notebook(s) of {len({j['student'] for j in jobs})} student(s), "
-        f"{len(pool.slots)} at a time, {'in the bubblewrap sandbox' if sandboxed else 'WITHOUT a sandbox'}",
-        file=stream,
-    )
+    executor = _executor(args, len(to_grade), sandboxed) if to_grade else None
+    if executor is not None:
+        print(
+            f"Grading {len(to_grade)} notebook(s) of {len({t['student'] for t in to_grade})} student(s), "
+            f"{executor.describe()}, {'in the bubblewrap sandbox' if sandboxed else 'WITHOUT a sandbox'}",
+            file=stream,
+        )
     progress = None
-    if not args.quiet:
+    if not args.quiet and executor is not None:
         from tqdm.auto import tqdm
 
-        progress = tqdm(total=len(jobs), unit="notebook", desc="grading", file=sys.stderr, dynamic_ncols=True)
+        progress = tqdm(total=len(to_grade), unit="notebook", desc="grading", file=sys.stderr, dynamic_ncols=True)
 
     def say(line):
         if progress is None:
@@ -250,16 +355,20 @@ def grade(args, stream=sys.stdout):
         else:
             progress.write(line)
             progress.update(1)
+            if args.scheduler:  # how the work spreads over the workers
+                progress.set_postfix_str(", ".join(f"{w.rsplit(':', 1)[-1]}: {n}" for w, n in run.by_worker.items()))
 
     try:
-        failures = _grade_all(jobs, pool, recorder, say)
+        if executor is not None:
+            _grade_all(to_grade, executor, recorder, run, say, bool(args.scheduler))
     finally:
         if progress is not None:
             progress.close()
-        pool.close()
+        if executor is not None:
+            executor.close()
     paths = recorder.write_csvs()
-    _print_summary(recorder, jobs, time.monotonic() - started, ignored, skipped, paths, stream)
-    return (1 if failures else 0), recorder
+    _print_summary(recorder, len(to_grade), run, time.monotonic() - started, ignored, skipped, paths, stream)
+    return (1 if run.failures or run.deferred else 0), recorder
 
 
 def main(argv=None):

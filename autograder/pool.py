@@ -1,21 +1,23 @@
-"""The worker processes of a grading run: one long-lived `worker --serve` per job slot.
+"""Grading on this machine (the default): one long-lived `worker --serve` process per job slot.
 
-Imports cost seconds and a job costs a kernel, so each slot keeps its worker for job after
-job, and replaces it when it dies or hangs. The jobs and results travel as files in a
-private scratch folder (a job's JSON in, a results.Result's JSON out).
+Imports cost seconds and a task costs a kernel, so each slot keeps its worker for task after
+task, and replaces it when it dies or hangs. The tasks (tasks.py) and results travel as files
+in a private scratch folder (a task's JSON in, a results.Result's JSON out). cluster.py is the
+same interface on a Dask cluster; grade.py uses whichever it is given.
 """
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
 
+from autograder import tasks
 from autograder.results import Result
 from autograder.sandbox import REPO
 
@@ -75,54 +77,59 @@ class WorkerSlot:
 
 
 class WorkerPool:
-    """`--jobs` worker slots and a private scratch folder; `grade(job)` returns a results.Result."""
+    """`--jobs` worker slots and a private scratch folder; `grade(number, task)` returns a results.Result."""
 
-    def __init__(self, course, size, sandboxed, limits):
-        self.course = course
-        self.sandboxed = sandboxed
-        self.limits = limits
+    def __init__(self, size, notebook_timeout):
+        self.notebook_timeout = notebook_timeout
         self.scratch = Path(tempfile.mkdtemp(prefix="deadrelu-grade-"))
         os.chmod(self.scratch, 0o700)
         self.slots = [WorkerSlot(self.scratch) for _ in range(size)]
         self.free_slots = list(self.slots)
         self.lock = threading.Lock()
 
-    def grade(self, number, job):
+    def describe(self):
+        return f"{len(self.slots)} at a time on this machine"
+
+    def results(self, numbered_tasks):
+        """(task, Result or exception) for every task, as each finishes."""
+        with ThreadPoolExecutor(max_workers=len(self.slots)) as executor:
+            futures = {executor.submit(self.grade, number, task): task for number, task in numbered_tasks}
+            for future in as_completed(futures):
+                try:
+                    yield futures[future], future.result()
+                except Exception as error:  # a bug of ours: reported by the grading run, which goes on
+                    yield futures[future], error
+
+    def grade(self, number, task):
         with self.lock:
             slot = self.free_slots.pop()
         try:
-            return self._grade_in(slot, self.scratch / f"job{number:04d}", job)
+            return self._grade_in(slot, self.scratch / f"task{number:04d}", task)
         finally:
             with self.lock:
                 self.free_slots.append(slot)
 
-    def _grade_in(self, slot, job_dir, job):
-        job_dir.mkdir()
-        source = self.course.source(job["assignment"], job["notebook"])
-        payload = {
-            **job,
-            "source": str(source),
-            "work_dir": str(job_dir / "work"),
-            "sandboxed": self.sandboxed,
-            "limits": self.limits,
-        }
-        (job_dir / "job.json").write_text(json.dumps(payload))
-        result_path = job_dir / "result.json"
-        hard_limit = self.limits["notebook_timeout"] + WORKER_GRACE
-        problem = slot.run(job_dir / "job.json", result_path, timeout=hard_limit)
+    def _grade_in(self, slot, task_dir, task):
+        task_dir.mkdir()
+        (task_dir / "task.json").write_text(tasks.to_json(task))
+        result_path = task_dir / "result.json"
+        hard_limit = self.notebook_timeout + WORKER_GRACE
+        problem = slot.run(task_dir / "task.json", result_path, timeout=hard_limit)
         if problem is None and result_path.exists():
             result = Result.from_json(result_path.read_text())
         else:
             message = f"grader worker {problem or 'wrote no result'} (limit {hard_limit:g} s)"
-            result = self.fault(job, message)
-        shutil.rmtree(job_dir, ignore_errors=True)
+            result = fault(task, message)
+        shutil.rmtree(task_dir, ignore_errors=True)
         return result
-
-    def fault(self, job, message):
-        source = nbformat.read(self.course.source(job["assignment"], job["notebook"]), as_version=4)
-        return Result.grader_fault(job, source, message)
 
     def close(self):
         for slot in self.slots:
             slot.kill()
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def fault(task, message):
+    """The Result of a task that could not be graded on our side (every test an error, saying so)."""
+    source = nbformat.reads(task["source_bytes"].decode("utf-8"), as_version=4)
+    return Result.grader_fault(task, source, message)

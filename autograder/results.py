@@ -76,6 +76,7 @@ class Result:
     stopped: str | None = None  # why the run stopped before the end, in words
     notebook_json: str | None = None  # the executed notebook, when one ran
     seconds: float = 0
+    worker: str = ""  # who graded it: host:pid here, the worker's address on a cluster
 
     @classmethod
     def for_job(cls, job, **fields):

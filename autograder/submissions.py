@@ -7,10 +7,12 @@ lists one job per student x notebook of the course, with the file to grade or th
 there is none.
 """
 
+import datetime
 import os
 import re
 import shutil
 import zipfile
+from pathlib import Path
 
 from autograder.course import UsageError
 
@@ -77,6 +79,18 @@ def collect_zip(zip_path, course, submitted_dir, pattern):
 
 
 # --- a submitted folder -------------------------------------------------------------------------
+def read_timestamp(path):
+    """The submission's timestamp.txt, if it holds an ISO date (else None: nbgrader uses now)."""
+    if not path or not os.path.isfile(path) or os.path.islink(path):
+        return None
+    try:
+        text = Path(path).read_text()[:100].strip()
+        datetime.datetime.fromisoformat(text.replace(" UTC", "").replace("Z", "+00:00"))
+        return text
+    except (OSError, ValueError):
+        return None
+
+
 def locate_notebook(assignment_dir, notebook, expected):
     """(path or None, notes, reason) of the file to grade as `notebook` in `assignment_dir`.
 

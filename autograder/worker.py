@@ -1,6 +1,8 @@
-"""Grade one submitted notebook, in a process of its own: `python -m autograder.worker JOB RESULT`.
+"""Grade one submitted notebook: `grade_job`, used by tasks.run_task on this machine or a cluster's worker.
 
-The grading run (autograder/grade.py) starts one worker per notebook, several at a time.
+On this machine the grading run (autograder/grade.py) keeps worker processes
+(`python -m autograder.worker --serve`, pool.py), one per job slot, each grading task after
+task; on a Dask cluster (cluster.py) the cluster's workers call tasks.run_task themselves.
 A worker rebuilds the notebook from the student's answers and the instructor's source
 (assemble.py), starts an IPython kernel inside the sandbox (sandbox.py), runs the cells in
 order with a time limit per cell and a cap on output, asks the integrity probe
@@ -448,18 +450,21 @@ def grade_job(job):
         return Result.grader_fault(job, source, f"grader fault: {fault}")
 
 
-def run_job_file(job_path, result_path):
-    job = json.loads(Path(job_path).read_text())
-    result = grade_job(job)
+def run_task_file(task_path, result_path):
+    """Grade the task (tasks.py) in the JSON file `task_path`; write its Result to `result_path`."""
+    from autograder.tasks import from_json, run_task
+
+    task_path = Path(task_path)
+    result = run_task(from_json(task_path.read_text()), scratch=task_path.parent)
     temporary = Path(result_path).with_suffix(".partial")
     temporary.write_text(result.to_json())
     temporary.replace(result_path)
 
 
 def main(argv=None):
-    """`worker JOB RESULT` grades one job; `worker --serve` grades one job per line of stdin.
+    """`worker TASK RESULT` grades one task; `worker --serve` grades one task per line of stdin.
 
-    In serve mode each input line is "JOB RESULT" (two paths); the worker answers "done" on
+    In serve mode each input line is "TASK RESULT" (two paths); the worker answers "done" on
     stdout when the result file is written. The grading run keeps one such worker per job
     slot (imports cost seconds; a job costs a kernel) and replaces a worker that dies.
     """
@@ -470,12 +475,12 @@ def main(argv=None):
         for line in sys.stdin:
             if not line.strip():
                 continue
-            job_path, result_path = line.split()
-            run_job_file(job_path, result_path)
+            task_path, result_path = line.split()
+            run_task_file(task_path, result_path)
             answer.write("done\n")
             answer.flush()
         return
-    run_job_file(argv[0], argv[1])
+    run_task_file(argv[0], argv[1])
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ import pytest
 
 from autograder.cells import HIDDEN_LINE, HIDDEN_NOTE, Redactor, hidden_lines
 from autograder.feedback import HideHiddenTests
-from autograder.recording import Recorder, read_timestamp
+from autograder.recording import Recorder
+from autograder.submissions import read_timestamp
 from autograder.report import feedback_html
 from autograder.results import Result, Status, TestResult
 
