@@ -2,6 +2,8 @@
 # Debian packages the course's tooling uses beyond Python:
 #   bubblewrap                   the sandbox `make grade` runs each submission in (autograder/)
 #   chromium, chromium-driver    the browser the end-to-end tests drive (tests/test_browser_*.py)
+#   postgresql                   a gradebook server for the grading tests (tests/test_grading_cluster.py starts
+#                                its own server in a temporary folder; `make grade DB=postgresql://...` uses yours)
 # Installed with apt-get when we are root on a Debian-like system and a package is missing.
 # Elsewhere this only says what is missing: the grader and the browser tests say so again,
 # loudly, when they run (and fail where CI demands them).
@@ -12,6 +14,8 @@ missing=()
 for package in bubblewrap chromium chromium-driver; do
   command -v "${COMMAND_OF[$package]}" >/dev/null 2>&1 || missing+=("$package")
 done
+# Debian keeps PostgreSQL's server programs off the PATH, in /usr/lib/postgresql/<version>/bin.
+command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -25,5 +29,6 @@ else
   echo "NOTE: not installed: ${missing[*]}. As root on Debian/Ubuntu: sudo apt-get install ${missing[*]}" >&2
 fi
 echo "      Without bubblewrap, 'make grade' grades without a sandbox (and refuses with --require-sandbox);" >&2
-echo "      without chromium, the browser tests are skipped (and fail with REQUIRE_BROWSER=1)." >&2
+echo "      without chromium, the browser tests are skipped (and fail with REQUIRE_BROWSER=1);" >&2
+echo "      without postgresql, the PostgreSQL gradebook tests are skipped (and fail with REQUIRE_SERVICES=1)." >&2
 exit 0
