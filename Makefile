@@ -67,11 +67,15 @@ release: $(INSTALLED)
 # default autograder/submitted, or an LMS zip), in parallel, each in a bubblewrap sandbox.
 # Writes autograder/grades.csv, autograder/test_results.csv, autograded notebooks and feedback.
 # Options: JOBS=2, GRADE_ARGS="--require-sandbox --cell-timeout 60 ..." (see: make grade GRADE_ARGS=--help)
+# SCHEDULER=tcp://host:8786 grades on that Dask cluster; DB=postgresql://user@host/db keeps the gradebook there.
+# Run it again after an interruption: it grades only what the gradebook does not hold yet.
 SUBMISSIONS ?=
 JOBS ?=
+SCHEDULER ?=
+DB ?=
 GRADE_ARGS ?=
 grade: $(INSTALLED)
-	$(BIN)/python -m autograder.grade $(SUBMISSIONS) $(if $(JOBS),--jobs $(JOBS)) $(GRADE_ARGS)
+	$(BIN)/python -m autograder.grade $(SUBMISSIONS) $(if $(JOBS),--jobs $(JOBS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(DB),--db '$(DB)') $(GRADE_ARGS)
 
 # The course as a static website in build/site/html (open index.html, or copy the folder to any
 # static host): each notebook in the student's view with a reference run's outputs, no solutions.

@@ -245,16 +245,17 @@ def _plan(task_list, recorder, regrade):
 
 
 def _record(recorder, task, result, run, kept=False):
+    """Record one result; returns "recorded", "deferred" (kept on disk for the next run) or "failed"."""
     try:
         recorder.record(task, result, kept=kept)
     except RecordingDeferred as deferred:
         run.deferred.append(f"{tasks.describe(task)}: {deferred}")
-        return False
+        return "deferred"
     except Exception as error:
         run.failures += 1
         print(f"ERROR recording {tasks.describe(task)}: {error!r}", file=sys.stderr)
-        return False
-    return True
+        return "failed"
+    return "recorded"
 
 
 def _grade_all(task_list, executor, recorder, run, say, on_cluster):
@@ -269,10 +270,13 @@ def _grade_all(task_list, executor, recorder, run, say, on_cluster):
         if result.outcome is Outcome.GRADER_FAULT:
             run.failures += 1
         run.by_worker[result.worker or "?"] += 1
-        if _record(recorder, task, result, run):
-            say(_progress_line(result, on_cluster))
-        else:
-            say(f"{_progress_line(result, on_cluster)}\n{'':>17}NOT YET IN THE GRADEBOOK (kept on disk)")
+        line = _progress_line(result, on_cluster)
+        outcome = _record(recorder, task, result, run)
+        if outcome == "deferred":
+            line += f"\n{'':>17}NOT YET IN THE GRADEBOOK (kept on disk for the next run)"
+        elif outcome == "failed":
+            line += f"\n{'':>17}NOT RECORDED (see the error above; the next run tries again)"
+        say(line)
 
 
 def _print_summary(recorder, graded, run, elapsed, ignored, skipped, paths, stream):
@@ -334,7 +338,7 @@ def grade(args, stream=sys.stdout):
         recorder.take(result)
         run.skipped += 1
     for task, result in to_record:
-        run.from_disk += _record(recorder, task, result, run, kept=True)
+        run.from_disk += _record(recorder, task, result, run, kept=True) == "recorded"
     started = time.monotonic()
     executor = _executor(args, len(to_grade), sandboxed) if to_grade else None
     if executor is not None:

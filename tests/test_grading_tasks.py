@@ -241,3 +241,18 @@ def test_help_documents_the_cluster_and_database_options(capsys):
     for option in ("--scheduler", "--db", "--regrade", "postgresql://"):
         assert option in text_, option
     assert isinstance(grading.build_parser(), argparse.ArgumentParser)
+
+
+def test_make_grade_passes_the_scheduler_and_the_database_on():
+    import subprocess
+
+    done = subprocess.run(
+        ["make", "-n", "grade", "SCHEDULER=tcp://10.0.0.1:8786", "DB=postgresql://grader@dbhost/deadrelu"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stdout.splitlines() if "autograder.grade" in line)
+    assert "--scheduler tcp://10.0.0.1:8786" in line and "--db 'postgresql://grader@dbhost/deadrelu'" in line
