@@ -18,7 +18,7 @@ returns at once, no kernel) are run (a) in this process one after another with t
 (b) through the cluster with client.map(cluster.grade_on_worker) + client.gather, after a warm-up round.
 
 Printed: seconds and seconds per notebook for the three gradings and the cluster/local ratios; the
-trivial tasks' milliseconds per task both ways and the difference; and an estimate of a 500-student
+trivial tasks' milliseconds per task both ways and the overhead per task of a worker; and an estimate of a 500-student
 class (9 notebooks each) on 2, 16 and 64 workers from the measured per-notebook time and overhead.
 """
 
@@ -133,7 +133,7 @@ def print_estimate(per_notebook, overhead, assignment):
     print(f"Estimate for {ESTIMATE_STUDENTS} students x {ESTIMATE_NOTEBOOKS} notebooks = {total} notebooks")
     print("  total CPU-seconds = students x notebooks x per-notebook seconds")
     print("  wall time on W workers ~ CPU-seconds / W + students x notebooks x overhead / W")
-    print(f"  overhead = {overhead * 1000:.1f} ms per task (the trivial-task difference above, floored at 0)")
+    print(f"  overhead = {overhead * 1000:.1f} ms per task (the overhead per task above, floored at 0)")
     print(
         f"  per-notebook seconds: {per_notebook:.2f} s is {assignment}'s measured time (local --jobs wall time x"
         " cores / notebooks,\n  grading run's start-up included); real notebooks take 10-60 s, so 10 s and 60 s"
@@ -213,8 +213,11 @@ def main():
             f"  client.map(grade_on_worker) + gather         {trivial_cluster:7.2f} s  {cluster_ms:7.2f} ms per task"
             f" ({cores} workers in parallel)"
         )
-        print(f"  difference (cluster - local)                          {cluster_ms - local_ms:+7.2f} ms per task")
-        print("  (wall seconds / tasks both ways; the cluster's figure already has its workers in parallel)")
+        # Worker time per task on the cluster: its wall time with `cores` workers busy at once, times `cores`.
+        worker_ms = cluster_ms * cores
+        print(f"  per task on a worker (wall x {cores} workers)             {worker_ms:7.2f} ms per task")
+        print(f"  overhead per task: worker time - in-process time          {worker_ms - local_ms:+7.2f} ms")
+        print("  (the scheduler's round trip and the task's transfer; compare with seconds per graded notebook)")
         print(
             f"  each task carries {task_bytes(task_list[0]) / 1024:.0f} KiB (the source notebook; a graded task also"
             " carries the submission)"
@@ -227,7 +230,7 @@ def main():
         )
 
         per_notebook = local * cores / args.students  # seconds of one core for one notebook
-        print_estimate(per_notebook, max(0.0, (cluster_ms - local_ms) / 1000), args.assignment)
+        print_estimate(per_notebook, max(0.0, (worker_ms - local_ms) / 1000), args.assignment)
     finally:
         if cluster is not None:
             cluster.close()
