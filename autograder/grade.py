@@ -225,6 +225,7 @@ class Run:
         self.deferred = []  # messages: results kept on disk, not yet in the gradebook
         self.failures = 0
         self.by_worker = Counter()
+        self.notes = []  # how a submission was found: "graded x.ipynb in place of the missing y.ipynb (misnamed)"
 
 
 def _plan(task_list, recorder, regrade):
@@ -270,6 +271,7 @@ def _grade_all(task_list, executor, recorder, run, say, on_cluster):
         if result.outcome is Outcome.GRADER_FAULT:
             run.failures += 1
         run.by_worker[result.worker or "?"] += 1
+        run.notes += [f"{tasks.describe(task)}: {note}" for note in task["notes"]]
         line = _progress_line(result, on_cluster)
         outcome = _record(recorder, task, result, run)
         if outcome == "deferred":
@@ -299,6 +301,8 @@ def _print_summary(recorder, graded, run, elapsed, ignored, skipped, paths, stre
         print(f"NOT YET IN THE GRADEBOOK: {line}", file=stream)
     if run.deferred:
         print("Run the same command again to record them (they are not graded again).", file=stream)
+    for line in run.notes:
+        print(f"note: {line}", file=stream)
     for line in ignored:
         print(f"ignored: {line}", file=stream)
     for name, why in skipped:

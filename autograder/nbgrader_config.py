@@ -52,5 +52,6 @@ c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPre
 
 # `nbgrader release_assignment / fetch_assignment / submit / collect` go through an
 # exchange folder. Here it is a local, git-ignored folder, so the commands work on one
-# machine without root; a shared class server sets its own (e.g. /srv/nbgrader/exchange).
-c.Exchange.root = os.path.join(ROOT, "autograder", "exchange")
+# machine without root. On the course's JupyterHub (classroom/) the hub gives every user's
+# server DEADRELU_EXCHANGE, the class's shared exchange, and the instructor's commands use it.
+c.Exchange.root = os.environ.get("DEADRELU_EXCHANGE") or os.path.join(ROOT, "autograder", "exchange")

@@ -187,10 +187,7 @@ class Recorder:
             _write_atomically(self.kept_path(task), json.dumps(record))
         notebook = nbformat.reads(result.notebook_json, as_version=4) if result.notebook_json else None
         self._write_notebook(result, notebook)
-        page = report.feedback_html(result, notebook, redact)
-        _write_atomically(
-            self.out_dir / "feedback" / result.student / result.assignment / f"{result.notebook}.html", page
-        )
+        self._write_feedback(task, result, report.feedback_html(result, notebook, redact))
         try:
             self._write_gradebook(result, task.get("timestamp"), task["key"] if finished else None)
         except Exception as error:
@@ -200,6 +197,24 @@ class Recorder:
                 f"the result is kept in {self.kept_path(task)} and the next run records it"
             ) from error
         self.results.append(result)
+
+    def _write_feedback(self, task, result, page):
+        """The feedback page, and beside it what `nbgrader release_feedback` needs to hand it back.
+
+        nbgrader's exchange finds a student's feedback by the name of the notebook they submitted,
+        so a notebook graded in place of a misnamed one gets a copy under the name it was handed in as.
+        """
+        folder = self.out_dir / "feedback" / result.student / result.assignment
+        names = [result.notebook]
+        submitted_as = task.get("submitted_as")
+        if submitted_as and submitted_as != result.notebook:
+            names.append(submitted_as)
+        for name in names:
+            _write_atomically(folder / f"{name}.html", page)
+        if task.get("timestamp"):
+            _write_atomically(folder / "timestamp.txt", task["timestamp"])
+        if task.get("submission_secret"):
+            _write_atomically(folder / "submission_secret.txt", task["submission_secret"])
 
     def _write_gradebook(self, result, timestamp, key):
         with open_gradebook(self.course.db_url) as gradebook:

@@ -91,6 +91,22 @@ def read_timestamp(path):
         return None
 
 
+def read_submission_secret(assignment_dir):
+    """nbgrader's submission_secret.txt of a submission collected from the exchange, or None.
+
+    `nbgrader release_feedback` names each feedback page in the exchange by a hash of this secret
+    and the notebook's name; only the student who submitted knows it, so only they can fetch it.
+    """
+    path = Path(assignment_dir) / "submission_secret.txt"
+    if not path.is_file() or path.is_symlink():
+        return None
+    try:
+        text = path.read_text()[:200].strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if re.fullmatch(r"[A-Za-z0-9_=+/-]{1,200}", text) else None
+
+
 def locate_notebook(assignment_dir, notebook, expected):
     """(path or None, notes, reason) of the file to grade as `notebook` in `assignment_dir`.
 

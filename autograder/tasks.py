@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from autograder.sandbox import sandbox_problem
-from autograder.submissions import read_timestamp
+from autograder.submissions import read_submission_secret, read_timestamp
 
 BYTES_FIELDS = ("source_bytes", "submission_bytes")
 
@@ -62,6 +62,11 @@ def make_task(job, source_path, sandboxed, limits):
         "notes": list(job.get("notes", [])),
         "missing_reason": missing_reason,
         "timestamp": read_timestamp(job.get("timestamp_file")),  # for the gradebook; not part of the key
+        # for `nbgrader release_feedback` (written beside the feedback page); not part of the key either
+        "submission_secret": read_submission_secret(Path(job["timestamp_file"]).parent)
+        if job.get("timestamp_file")
+        else None,
+        "submitted_as": Path(job["submission"]).stem if job.get("submission") else None,
         "submission_bytes": submission_bytes,
         "source_bytes": source_bytes,
         "sandboxed": bool(sandboxed),

@@ -2,6 +2,8 @@
 # Debian packages the course's tooling uses beyond Python:
 #   bubblewrap                   the sandbox `make grade` runs each submission in (autograder/)
 #   chromium, chromium-driver    the browser the end-to-end tests drive (tests/test_browser_*.py)
+#   nodejs, npm                  to install JupyterHub's proxy (configurable-http-proxy, an npm package) for the
+#                                classroom (make classroom, tests/test_classroom_hub.py): scripts/install_hub_proxy.sh
 #   postgresql                   a gradebook server for the grading tests (tests/test_grading_cluster.py starts
 #                                its own server in a temporary folder; `make grade DB=postgresql://...` uses yours)
 # Installed with apt-get when we are root on a Debian-like system and a package is missing.
@@ -9,9 +11,9 @@
 # loudly, when they run (and fail where CI demands them).
 set -uo pipefail
 
-declare -A COMMAND_OF=([bubblewrap]=bwrap [chromium]=chromium [chromium-driver]=chromedriver)
+declare -A COMMAND_OF=([bubblewrap]=bwrap [chromium]=chromium [chromium-driver]=chromedriver [nodejs]=node [npm]=npm)
 missing=()
-for package in bubblewrap chromium chromium-driver; do
+for package in bubblewrap chromium chromium-driver nodejs npm; do
   command -v "${COMMAND_OF[$package]}" >/dev/null 2>&1 || missing+=("$package")
 done
 # Debian keeps PostgreSQL's server programs off the PATH, in /usr/lib/postgresql/<version>/bin.
@@ -30,5 +32,6 @@ else
 fi
 echo "      Without bubblewrap, 'make grade' grades without a sandbox (and refuses with --require-sandbox);" >&2
 echo "      without chromium, the browser tests are skipped (and fail with REQUIRE_BROWSER=1);" >&2
-echo "      without postgresql, the PostgreSQL gradebook tests are skipped (and fail with REQUIRE_SERVICES=1)." >&2
+echo "      without postgresql, the PostgreSQL gradebook tests are skipped (and fail with REQUIRE_SERVICES=1);" >&2
+echo "      without nodejs and npm, there is no classroom hub, and its test is skipped (fails with REQUIRE_SERVICES=1)." >&2
 exit 0

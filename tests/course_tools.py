@@ -143,6 +143,20 @@ class ScratchCourse:
             }
 
 
+def solution_answers(assignment):
+    """grade_id -> the instructor's solution (markers removed), for every solution cell of `assignment`."""
+    answers = {}
+    for cell in nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            answers[meta["grade_id"]] = "\n".join(
+                line
+                for line in cell.source.split("\n")
+                if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+            )
+    return answers
+
+
 def with_answers(student_notebook, answers):
     """A copy of a student notebook with the cells named in `answers` (grade_id -> code) filled in."""
     notebook = nbformat.read(student_notebook, as_version=4)

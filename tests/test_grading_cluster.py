@@ -31,7 +31,7 @@ import pytest
 
 from autograder.sandbox import REPO, sandbox_problem
 from cluster_tools import BIN, DaskProcesses, start_dask, start_postgres
-from course_tools import MEASUREMENTS
+from course_tools import MEASUREMENTS, solution_answers
 
 pytestmark = pytest.mark.slow
 
@@ -39,20 +39,16 @@ ASSIGNMENT = "01_relu_math"
 SOLUTION = REPO / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 RELEASE = REPO / "course" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 STUDENTS = ("solved", "half", "blank")
+CODE_ANSWERS = {
+    cell.metadata["nbgrader"]["grade_id"]
+    for cell in nbformat.read(SOLUTION, as_version=4).cells
+    if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")
+}
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
-def solution_answers():
-    answers = {}
-    for cell in nbformat.read(SOLUTION, as_version=4).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and cell.cell_type == "code":
-            answers[meta["grade_id"]] = "\n".join(line for line in cell.source.split("\n") if "### " not in line)
-    return answers
-
-
 def write_class(folder):
-    answers = solution_answers()
+    answers = {k: v for k, v in solution_answers(ASSIGNMENT).items() if k in CODE_ANSWERS}
     half = dict(list(answers.items())[: len(answers) // 2])
     for student, given in zip(STUDENTS, (answers, half, {})):
         notebook = nbformat.read(RELEASE, as_version=4)

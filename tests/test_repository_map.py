@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MAPPED_PACKAGES = ("deadrelu", "autograder", "website")
+MAPPED_PACKAGES = ("deadrelu", "autograder", "website", "classroom")
 
 
 def readme_map(readme_text):

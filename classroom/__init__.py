@@ -1,0 +1,1 @@
+"""A classroom on JupyterHub for the course: configuration, settings and `make classroom`."""
