@@ -244,7 +244,7 @@ def classroom():
 
 # --- the students' browser ------------------------------------------------------------------------
 def log_in(browser, room, name):
-    """A student's page: logged in at the hub, their JupyterLab started, the Assignments tab open."""
+    """(page, the Nbgrader menu's items): logged in at the hub, JupyterLab started, the menu open."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -255,6 +255,14 @@ def log_in(browser, room, name):
     page.wait_for_url(re.compile(rf"/user/{re.escape(name)}/lab"), timeout=SLOW_PAGE)
     page.locator("#jp-main-dock-panel").wait_for(timeout=SLOW_PAGE)
     page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click(timeout=SLOW_PAGE)
+    page.locator(".lm-Menu-itemLabel", has_text="Assignment List").wait_for()
+    return page, set(page.locator(".lm-Menu-itemLabel").all_inner_texts())
+
+
+def open_assignments_tab(browser, room, name):
+    """A student's page with the Assignments tab open; students' menu has no instructor tools."""
+    page, menu = log_in(browser, room, name)
+    assert "Formgrader" not in menu and "Create assignment" not in menu, f"{name}'s Nbgrader menu: {sorted(menu)}"
     page.locator(".lm-Menu-itemLabel", has_text="Assignment List").click()
     page.locator("#released_assignments_list").wait_for()
     return page
@@ -363,8 +371,18 @@ def test_a_class_on_the_hub_from_release_to_graded_feedback(classroom):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_executable(), headless=True, args=CHROMIUM_ARGS)
         try:
+            # The instructor's JupyterLab has the Formgrader, working on their course folder.
+            page[INSTRUCTOR], menu = log_in(browser, room, INSTRUCTOR)
+            assert {"Formgrader", "Assignment List"} <= menu, f"the instructor's Nbgrader menu: {sorted(menu)}"
+            response = page[INSTRUCTOR].request.get(f"{room.base}/user/{INSTRUCTOR}/formgrader/api/assignments")
+            assert response.ok, f"the Formgrader's API answered {response.status}: {response.text()[:500]}"
+            assignments = response.json()
+            assert ASSIGNMENT in [entry["name"] for entry in assignments], f"the Formgrader lists {assignments}"
+            page[INSTRUCTOR].context.close()
+            del page[INSTRUCTOR]
+
             for name in (ANN, BEN):
-                page[name] = log_in(browser, room, name)
+                page[name] = open_assignments_tab(browser, room, name)
                 fetch_in_tab(page[name])
                 fetched = Path(pwd.getpwnam(name).pw_dir) / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
                 assert fetched.exists(), f"the Assignments tab's Fetch left nothing in {fetched}"
