@@ -25,7 +25,7 @@ from nbgrader.api import Gradebook
 
 from autograder import grade as grading
 from autograder.sandbox import REPO, sandbox_problem
-from course_tools import MEASUREMENTS
+from course_tools import MEASUREMENTS, solution_answers
 
 # The tests that grade (start kernels) are marked slow one by one; the command-line tests
 # that stop before any kernel starts run in the fast tier.
@@ -48,23 +48,10 @@ assert TESTS[:4] == ["test_relu", "test_relu_grad", "test_leaky_relu", "test_elu
 CELL_TIMEOUT = 8
 
 
-def solution_answers():
-    answers = {}
-    for cell in nbformat.read(SOLUTION, as_version=4).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            answers[meta["grade_id"]] = "\n".join(
-                line
-                for line in cell.source.split("\n")
-                if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
-            )
-    return answers
-
-
 def solved(**changes):
     """The student version with every answer filled in, then `changes` (grade_id -> code) applied."""
     notebook = nbformat.read(STUDENT_VERSION, as_version=4)
-    answers = {**solution_answers(), **changes}
+    answers = {**solution_answers(ASSIGNMENT), **changes}
     for cell in notebook.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in answers:
@@ -79,9 +66,9 @@ def cell_index(notebook, grade_id):
 WRONG_RELU = "def relu(x):\n    return x.clone()  # wrong: no clipping\n"
 WRONG_LEAKY = "def leaky_relu(x, slope=0.01):\n    return x.clone()\n"
 WRONG_ELU = "def elu(x, alpha=1.0):\n    return x.clone()\n"
-ELU = solution_answers()["elu"]
-LEAKY = solution_answers()["leaky_relu"]
-RELU = solution_answers()["relu"]
+ELU = solution_answers(ASSIGNMENT)["elu"]
+LEAKY = solution_answers(ASSIGNMENT)["leaky_relu"]
+RELU = solution_answers(ASSIGNMENT)["relu"]
 
 
 class LoopbackListener:
