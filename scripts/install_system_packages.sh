@@ -4,6 +4,7 @@
 #   chromium, chromium-driver    the browser the end-to-end tests drive (tests/test_browser_*.py)
 #   nodejs, npm                  to install JupyterHub's proxy (configurable-http-proxy, an npm package) for the
 #                                classroom (make classroom, tests/test_classroom_hub.py): scripts/install_hub_proxy.sh
+#   python3.11, python3.11-venv  the Python of the classroom's shared environment (make classroom-env)
 #   postgresql                   a gradebook server for the grading tests (tests/test_grading_cluster.py starts
 #                                its own server in a temporary folder; `make grade DB=postgresql://...` uses yours)
 # Installed with apt-get when we are root on a Debian-like system and a package is missing.
@@ -16,6 +17,9 @@ missing=()
 for package in bubblewrap chromium chromium-driver nodejs npm; do
   command -v "${COMMAND_OF[$package]}" >/dev/null 2>&1 || missing+=("$package")
 done
+# The classroom's environment (make classroom-env) is built from the system's Python 3.11, which every
+# account can run (a pyenv Python in root's home is closed to students): Debian's python3.11 with venv.
+/usr/bin/python3.11 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3.11 python3.11-venv)
 # Debian keeps PostgreSQL's server programs off the PATH, in /usr/lib/postgresql/<version>/bin.
 command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0
