@@ -11,4 +11,5 @@ from its nbgrader_config.py.
 import os
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
-load_subconfig(os.path.join(os.environ["DEADRELU_COURSE_DIR"], "autograder", "nbgrader_config.py"))  # noqa: F821
+course = os.environ.get("DEADRELU_COURSE_DIR", os.path.expanduser("~/dead-relu-course"))  # the hub sets it
+load_subconfig(os.path.join(course, "autograder", "nbgrader_config.py"))  # noqa: F821
