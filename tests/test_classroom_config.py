@@ -176,3 +176,15 @@ def test_course_copy_holds_the_working_tree_but_no_environment_or_grades(tmp_pat
     assert "solutions/01_relu_math/01_relu_math.ipynb" in files and "Makefile" in files
     assert not [name for name in files if name.startswith((".venv/", "build/", "autograder/submitted/"))]
     assert BIN.exists()
+
+
+def test_role_nbgrader_settings(monkeypatch, tmp_path):
+    monkeypatch.setenv("DEADRELU_EXCHANGE", str(tmp_path / "exchange"))
+    student = PyFileConfigLoader("nbgrader_config.py", path=str(STUDENT)).load_config()
+    assert student.Exchange.root == str(tmp_path / "exchange")
+    assert student.CourseDirectory.course_id == settings.COURSE_ID
+    monkeypatch.setenv("DEADRELU_COURSE_DIR", str(ROOT))  # the instructor's course folder: here, this repository
+    instructor_dir = settings.ROLE_SOURCES["instructor"]
+    instructor = PyFileConfigLoader("nbgrader_config.py", path=str(instructor_dir)).load_config()
+    assert instructor.CourseDirectory.root == str(ROOT) and instructor.Exchange.root == str(tmp_path / "exchange")
+    assert instructor.CourseDirectory.course_id == settings.COURSE_ID
