@@ -124,18 +124,23 @@ def test_course_settings_take_the_exchange_from_the_hub(monkeypatch, tmp_path):
     assert loader.load_config().Exchange.root == str(tmp_path)
 
 
-def test_makefile_uses_the_hubs_environment_and_builds_nothing():
-    on_hub = subprocess.run(
-        ["make", "-n", "grade", "COURSE_ENV=/opt/course-env"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
-    assert on_hub.strip().splitlines() == ["/opt/course-env/bin/python -m autograder.grade"]
-    classroom = subprocess.run(
-        ["make", "-n", "classroom", "CLASSROOM_ENV=/opt/classroom-env", "CLASSROOM_ARGS=--students ann"],
+def make_dry_run(*arguments):
+    """What `make -n` would run, also when the tests themselves run under `make test` (no "Entering directory")."""
+    environment = {key: value for key, value in os.environ.items() if key not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    return subprocess.run(
+        ["make", "--no-print-directory", "-n", *arguments],
         cwd=ROOT,
+        env=environment,
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+
+
+def test_makefile_uses_the_hubs_environment_and_builds_nothing():
+    on_hub = make_dry_run("grade", "COURSE_ENV=/opt/course-env")
+    assert on_hub.strip().splitlines() == ["/opt/course-env/bin/python -m autograder.grade"]
+    classroom = make_dry_run("classroom", "CLASSROOM_ENV=/opt/classroom-env", "CLASSROOM_ARGS=--students ann")
     assert "COURSE_ENV=/opt/classroom-env /opt/classroom-env/bin/python -m classroom.trial --students ann" in classroom
     assert "cp -R classroom/jupyter/. /opt/classroom-env/etc/classroom/" in classroom  # the roles' settings
 
