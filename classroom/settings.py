@@ -4,8 +4,8 @@ Everything comes from environment variables, so that one jupyterhub_config.py se
 a laptop, a test in a temporary folder and a class server:
 
     CLASSROOM_INSTRUCTORS   comma-separated user names with the Formgrader (default: instructor)
-    CLASSROOM_STUDENTS      comma-separated user names allowed to log in as students
-                            (empty: anyone the authenticator accepts, e.g. every account of the server)
+    CLASSROOM_STUDENTS      comma-separated user names allowed to log in as students (with the
+                            instructors, the only ones allowed: empty lets in the instructors alone)
     CLASSROOM_EXCHANGE      nbgrader's exchange, shared by everybody (default: /srv/nbgrader/exchange)
     CLASSROOM_COURSE_DIR    the instructor's course folder, a copy of this repository; "~" is the
                             instructor's home (default: ~/dead-relu-course)

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 from traitlets.config import PyFileConfigLoader
 
-from course_tools import BIN, ROOT
+from course_tools import ROOT
 
 sys.path.insert(0, str(ROOT))
 from classroom import settings, trial  # noqa: E402
@@ -180,7 +180,6 @@ def test_course_copy_holds_the_working_tree_but_no_environment_or_grades(tmp_pat
     files = trial._repository_files(ROOT)
     assert "solutions/01_relu_math/01_relu_math.ipynb" in files and "Makefile" in files
     assert not [name for name in files if name.startswith((".venv/", "build/", "autograder/submitted/"))]
-    assert BIN.exists()
 
 
 def test_role_nbgrader_settings(monkeypatch, tmp_path):

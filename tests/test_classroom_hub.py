@@ -165,17 +165,15 @@ def classroom():
     folder = Path(tempfile.mkdtemp(prefix="deadrelu-classroom-"))
     folder.chmod(0o755)  # the accounts' homes and the exchange are inside
     room = Classroom(folder)
-    saved = {key: os.environ.get(key) for key in ("CLASSROOM_INSTRUCTORS", "CLASSROOM_STUDENTS", "COURSE_ENV")}
-    saved.update({key: os.environ.get(key) for key in ("CLASSROOM_EXCHANGE", "CLASSROOM_COURSE_DIR")})
-    os.environ.update(
-        {
-            "CLASSROOM_INSTRUCTORS": INSTRUCTOR,
-            "CLASSROOM_STUDENTS": ",".join(STUDENTS),
-            "CLASSROOM_EXCHANGE": str(room.exchange),
-            "CLASSROOM_COURSE_DIR": "~/dead-relu-course",
-            "COURSE_ENV": str(CLASSROOM_ENV),
-        }
-    )
+    settings_of_this_class = {
+        "CLASSROOM_INSTRUCTORS": INSTRUCTOR,
+        "CLASSROOM_STUDENTS": ",".join(STUDENTS),
+        "CLASSROOM_EXCHANGE": str(room.exchange),
+        "CLASSROOM_COURSE_DIR": "~/dead-relu-course",
+        "COURSE_ENV": str(CLASSROOM_ENV),
+    }
+    saved = {key: os.environ.get(key) for key in settings_of_this_class}
+    os.environ.update(settings_of_this_class)
     log = None
     try:
         room.home.mkdir(mode=0o755)
